@@ -1,0 +1,75 @@
+# Course kit: every target bootstraps what it needs (virtualenv, then verified data).
+# `make` alone prints this help.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Which assignments `make grade` grades and which submissions folder (nbgrader layout).
+ASSIGNMENTS ?= a1_spoken_digits a2_text_generation
+SUBMISSIONS ?= examples/submitted
+GRADEBOOK   ?= gradebook
+WORKERS     ?= 2
+PYTEST_ARGS ?=
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONHASHSEED ?= 0
+
+.PHONY: help venv data assignments test test-fast grade lab tensorboard bench reference demo lock clean
+
+help: ## print this help
+	@echo "Course kit for deep learning on audio and text sequences."
+	@echo "On a fresh machine, 'make grade' and 'make test' do all set-up by themselves."
+	@echo
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements.lock -e .
+	@touch $@
+	@echo "virtualenv ready: $(VENV)"
+
+venv: $(STAMP) ## create the virtualenv and install the pinned dependencies
+
+data: $(STAMP) ## fetch and verify the datasets (KIT_DATA_MIRROR: local mirror)
+	$(PY) -m source_data fetch
+
+assignments: $(STAMP) ## regenerate the student notebooks in assignments/ from solutions/
+	$(PY) -m kit.assignments generate
+
+test: $(STAMP) data ## run the kit's own tests (executes the reference notebooks)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) data ## the tests without the slow notebook executions
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+grade: $(STAMP) data ## grade the submissions (default: the demo class) into gradebook/
+	@for a in $(ASSIGNMENTS); do \
+	  $(PY) -m grader grade $$a --submissions $(SUBMISSIONS) --out $(GRADEBOOK) --workers $(WORKERS) || exit $$?; \
+	done
+
+lab: $(STAMP) data ## open JupyterLab on assignments/ (the student view)
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[student]'
+	cd assignments && ../$(VENV)/bin/jupyter lab
+
+tensorboard: $(STAMP) ## TensorBoard over your runs/ and every graded student's runs
+	$(VENV)/bin/tensorboard --logdir_spec "$$($(PY) -m grader logdirs --gradebook $(GRADEBOOK))" --bind_all
+
+bench: $(STAMP) data ## benchmarks: notebook times, grading overhead, rescoring (JSON in bench/)
+	$(PY) -m grader.bench --out bench/results.json
+
+reference: $(STAMP) data ## execute the reference notebooks and record their figures (reference/*.json)
+	$(PY) -m kit.reference
+
+demo: $(STAMP) ## regenerate the demo class in examples/submitted/ from solutions/
+	$(PY) -m grader.demo
+
+lock: $(STAMP) ## re-pin requirements.lock from the current virtualenv
+	$(PY) -m pip freeze --exclude-editable | grep -v '^seqkit' > requirements.lock.new && mv requirements.lock.new requirements.lock
+
+clean: ## remove the virtualenv, caches, gradebook and run outputs (keeps the data cache)
+	rm -rf $(VENV) $(GRADEBOOK) runs artifacts bench .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,26 @@
+"""Datasets of the course kit: registry, verified fetch, loaders and the student/hidden splits.
+
+Everything else in the kit (notebooks, grader, tests) gets data through this package::
+
+    import source_data as sd
+    clips = sd.load_spoken_digits("student")    # 2,700 FSDD clips (takes 5-49)
+    news = sd.load_ag_news("student")           # 6,840 AG News rows
+
+Environment variables: ``KIT_DATA_DIR`` (data directory; default ``source_data/cache``) and
+``KIT_DATA_MIRROR`` (a folder or URL prefix laid out like ``../shared/data`` to fetch from
+instead of the upstream URLs).
+"""
+from __future__ import annotations
+
+from source_data.ag_news import AG_NEWS_CLASSES, NewsRows, clean_field, load_ag_news
+from source_data.errors import DataError
+from source_data.fetch import FetchReport, fetch, fetch_one, is_fetched
+from source_data.registry import data_dir, dataset, is_student_folder, names
+from source_data.spoken_digits import SAMPLE_RATE, SPEAKERS, DigitClips, load_spoken_digits, speaker_folds
+from source_data.student import materialise_student
+
+__all__ = [
+    "AG_NEWS_CLASSES", "DataError", "DigitClips", "FetchReport", "NewsRows", "SAMPLE_RATE", "SPEAKERS",
+    "clean_field", "data_dir", "dataset", "fetch", "fetch_one", "is_fetched", "is_student_folder",
+    "load_ag_news", "load_spoken_digits", "materialise_student", "names", "speaker_folds",
+]
