@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from source_data.ag_news import AG_NEWS_CLASSES, NewsRows, clean_field, load_ag_news
 from source_data.errors import DataError
-from source_data.fetch import FetchReport, fetch, fetch_one, is_fetched
+from source_data.download import FetchReport, fetch, fetch_one, is_fetched
 from source_data.registry import data_dir, dataset, is_student_folder, names
 from source_data.spoken_digits import SAMPLE_RATE, SPEAKERS, DigitClips, load_spoken_digits, speaker_folds
 from source_data.student import materialise_student

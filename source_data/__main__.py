@@ -7,7 +7,7 @@ import time
 
 from source_data import ag_news, spoken_digits
 from source_data.errors import DataError
-from source_data.fetch import fetch_one
+from source_data.download import fetch_one
 from source_data.registry import data_dir, dataset, names
 from source_data.student import materialise_student
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from source_data.errors import DataError
-from source_data.fetch import dataset_path
+from source_data.download import dataset_path
 from source_data.registry import data_dir, is_student_folder
 
 AG_NEWS_CLASSES = ("World", "Sports", "Business", "Sci/Tech")

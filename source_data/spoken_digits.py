@@ -21,7 +21,7 @@ from typing import Iterator
 import numpy as np
 
 from source_data.errors import DataError
-from source_data.fetch import dataset_path
+from source_data.download import dataset_path
 from source_data.registry import is_student_folder
 
 SPLITS = ("student", "hidden", "all")

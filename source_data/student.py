@@ -14,7 +14,7 @@ from pathlib import Path
 
 from source_data import ag_news, spoken_digits
 from source_data.errors import DataError
-from source_data.fetch import STAMP
+from source_data.download import STAMP
 from source_data.registry import STUDENT_MARKER, dataset
 
 
