@@ -1,0 +1,136 @@
+"""The check API: how a hidden check declares its points and student-facing message.
+
+Hidden checks are plain pytest functions under ``grader/checks/<assignment>/test_*.py``::
+
+    from grader.api import check, CheckFailed
+
+    @check(points=2, message="pad_and_mask must zero every sample after the clip's end.")
+    def test_pad_zeros_after_end(student, reference, rng):
+        ...
+
+    @check(points=5, message="The saved LSTM must reach micro-F1 >= 0.93 on unseen clips.",
+           run=True)
+    def test_lstm_hidden(student, artifacts):
+        ...
+
+A check scores ``points`` when it passes and 0 otherwise (no partial credit; split a
+check in two for that). Each parametrised case of a check is a check of its own with
+the same points. What the student sees when a check fails:
+
+* on an ``assert`` in the check: the ``message`` only (pytest's assertion
+  introspection would show check source and hidden values, so it is never shown);
+* on :class:`CheckFailed`: the ``message`` plus the detail passed to it (use it for
+  details that help and reveal no hidden input, e.g. ``"got dtype int64"``);
+* on an exception raised by the student's code: the ``message``, the exception and
+  a traceback trimmed to the frames of the student's own answer cells;
+* on ``NotImplementedError`` from an untouched stub: "not implemented".
+
+Fixtures (``grader/checks/conftest.py``): ``student``, ``reference``, ``artifacts``,
+``runs``, ``rng``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, TypeVar
+
+__all__ = ["CheckFailed", "CheckSpec", "CheckTimeout", "check", "spec_of"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+_ATTR = "__grader_check__"
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckSpec:
+    """What :func:`check` attached to a test function.
+
+    Attributes
+    ----------
+    points : float
+        Points scored when the check passes.
+    message : str
+        Student-facing explanation shown when it fails.
+    run : bool
+        True for a check that needs the executed notebook (``artifacts``/``runs``).
+    timeout : float or None
+        Seconds this check may take (None: the engine's default, ``--check-timeout``).
+    visibility : str
+        Gradescope visibility of the result: one of ``VISIBILITIES``.
+    """
+
+    points: float
+    message: str
+    run: bool = False
+    timeout: float | None = None
+    visibility: str = "visible"
+
+
+class CheckFailed(AssertionError):
+    """Fail a check with a detail the student may read (added after the message).
+
+    Parameters
+    ----------
+    detail : str
+        E.g. ``"the mask has dtype int64"``. Never put hidden inputs here.
+    """
+
+
+class CheckTimeout(Exception):
+    """Raised inside a check that ran past its time limit."""
+
+
+def check(*, points: float, message: str, run: bool = False, timeout: float | None = None,
+          visibility: str = "visible") -> Callable[[F], F]:
+    """Declare a pytest test function a graded check.
+
+    Parameters
+    ----------
+    points : float, keyword-only
+        Points for passing; must be > 0.
+    message : str, keyword-only
+        What the student reads when the check fails: what was expected, never the hidden inputs.
+    run : bool, keyword-only
+        True when the check needs the executed notebook (fixtures ``artifacts``, ``runs``);
+        such checks are reported "not run" with ``--answers-only``.
+    timeout : float, optional, keyword-only
+        Seconds the check may take; default: the engine's per-check timeout (60 s).
+    visibility : str, keyword-only
+        Gradescope visibility: ``"visible"`` (default), ``"hidden"``, ``"after_due_date"``
+        or ``"after_published"``.
+
+    Returns
+    -------
+    callable
+        A decorator that returns the test function unchanged apart from the attached
+        :class:`CheckSpec`.
+
+    Raises
+    ------
+    ValueError
+        If ``points`` is not positive, ``message`` is empty, ``timeout`` is not positive or
+        ``visibility`` is unknown.
+    """
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or not points > 0:
+        raise ValueError(f"check points must be a positive number, got {points!r}; e.g. points=2")
+    if not isinstance(message, str) or not message.strip():
+        raise ValueError(f"check message must be a non-empty string, got {message!r}; "
+                         "say what was expected, e.g. message='pad_and_mask must return float32'")
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"check timeout must be a positive number of seconds, got {timeout!r}")
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"check visibility must be one of {VISIBILITIES}, got {visibility!r}")
+    spec = CheckSpec(points=float(points), message=message.strip(), run=bool(run),
+                     timeout=None if timeout is None else float(timeout), visibility=visibility)
+
+    def decorate(fn: F) -> F:
+        setattr(fn, _ATTR, spec)
+        return fn
+
+    return decorate
+
+
+def spec_of(obj: Any) -> CheckSpec | None:
+    """The :class:`CheckSpec` attached to a test function (or a pytest item), or None."""
+    fn = getattr(obj, "function", obj)
+    return getattr(fn, _ATTR, None)

@@ -1,0 +1,149 @@
+"""What the hidden checks are run against: the engine's instructions or the reference fallback.
+
+The engine runs ``pytest -p grader.plugin grader/checks/<assignment>`` in a fresh process
+and tells the checks what to use through environment variables:
+
+``GRADER_ASSIGNMENT``
+    Assignment name, e.g. ``a1_spoken_digits`` (default: the check folder's name).
+``GRADER_STUDENT_MODULE``
+    Path of the student's answers module (a ``.py`` written by :mod:`grader.extract`, with
+    its ``.cells.json`` beside it). Unset: the reference is used as the student.
+``GRADER_REFERENCE_MODULE``
+    Path of the reference answers module. Unset: built from ``solutions/<assignment>.ipynb``.
+``GRADER_WORKDIR``
+    Folder where the notebook was executed; ``artifacts`` is ``$GRADER_WORKDIR/artifacts/<short>``
+    and ``runs`` is ``$GRADER_WORKDIR/runs/<short>`` (``short``: the assignment name up to the
+    first underscore, ``a1``). Unset in engine mode (``--answers-only``): run checks are skipped
+    ("not run"). Unset in the fallback: ``solutions/`` then the repository root are tried.
+``GRADER_SEED``
+    Base seed of the ``rng`` fixture (default 0); each check gets its own stream.
+``GRADER_CHECK_TIMEOUT`` / ``GRADER_IMPORT_TIMEOUT``
+    Default seconds per check (60) and per answer cell import (30).
+``GRADER_SOLUTIONS``
+    Folder of the master notebooks for the fallback (default ``solutions/``).
+``GRADER_EXCLUDE_CELLS``
+    JSON ``{grade_id: reason}`` of student answer cells not to import (the engine sets it after
+    a cell ended the check process).
+``GRADER_ENGINE``
+    Set to 1 by the engine; plain ``pytest grader/checks/<assignment>`` (unset) is the fallback
+    used to develop checks: the reference is the student and every check must pass.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zlib
+from pathlib import Path
+from typing import Callable
+
+from grader.answers import LoadedAnswers, load_answers, write_answers
+from grader.errors import GraderError
+
+__all__ = ["CheckContext", "REPO", "short_name"]
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def short_name(assignment: str) -> str:
+    """``a1_spoken_digits`` -> ``a1`` (the folder name under artifacts/ and runs/)."""
+    return assignment.split("_", 1)[0]
+
+
+class CheckContext:
+    """Lazily imported answers modules and folders for one pytest session."""
+
+    def __init__(self, environ: os._Environ | dict | None = None):
+        env = os.environ if environ is None else environ
+        self.engine = env.get("GRADER_ENGINE") == "1"
+        self.assignment_env = env.get("GRADER_ASSIGNMENT")
+        self.student_path = env.get("GRADER_STUDENT_MODULE")
+        self.reference_path = env.get("GRADER_REFERENCE_MODULE")
+        self.workdir = env.get("GRADER_WORKDIR")
+        self.seed = int(env.get("GRADER_SEED", "0"))
+        self.check_timeout = float(env.get("GRADER_CHECK_TIMEOUT", "60"))
+        self.import_timeout = float(env.get("GRADER_IMPORT_TIMEOUT", "30"))
+        self.solutions = Path(env.get("GRADER_SOLUTIONS") or REPO / "solutions")
+        self.exclude: dict[str, str] = json.loads(env.get("GRADER_EXCLUDE_CELLS") or "{}")
+        self.on_student_cell: Callable[[str], None] | None = None
+        self._loaded: dict[tuple[str, str], LoadedAnswers] = {}
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    # -- which assignment -------------------------------------------------------------------
+    def assignment_of(self, test_path: Path) -> str:
+        """The assignment a check file belongs to (its folder under grader/checks/)."""
+        return self.assignment_env or Path(test_path).resolve().parent.name
+
+    # -- modules ------------------------------------------------------------------------------
+    def reference(self, assignment: str) -> LoadedAnswers:
+        """The reference answers module (imported before the student's: see ``student``)."""
+        key = (assignment, "reference")
+        if key not in self._loaded:
+            path = self.reference_path or self._build_reference(assignment)
+            self._loaded[key] = load_answers(path, f"reference_{assignment}",
+                                             cell_timeout=self.import_timeout)
+        return self._loaded[key]
+
+    def student(self, assignment: str) -> LoadedAnswers:
+        """The student's answers module; the reference itself in the fallback.
+
+        The reference is always imported first, so that Keras objects registered under the
+        same name by both modules resolve to the student's (their saved models load with
+        their own classes).
+        """
+        key = (assignment, "student")
+        if key not in self._loaded:
+            ref = self.reference(assignment)
+            if self.student_path:
+                self._loaded[key] = load_answers(self.student_path, f"student_{assignment}",
+                                                 cell_timeout=self.import_timeout,
+                                                 exclude=self.exclude, on_cell=self.on_student_cell)
+            else:
+                self._loaded[key] = ref
+        return self._loaded[key]
+
+    def loaded(self) -> dict[tuple[str, str], LoadedAnswers]:
+        return dict(self._loaded)
+
+    def _build_reference(self, assignment: str) -> str:
+        from grader.extract import build_answers
+        from grader.notebook import read_master
+
+        master = read_master(self.solutions / f"{assignment}.ipynb")
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="grader-ref-")
+        path = Path(self._tmp.name) / f"reference_{assignment}.py"
+        write_answers(build_answers(master, None, title=f"{assignment} reference"), path)
+        return str(path)
+
+    # -- executed notebook ---------------------------------------------------------------------
+    def run_folder(self, assignment: str, kind: str) -> Path | None:
+        """``artifacts/<short>`` or ``runs/<short>`` of the executed notebook, or None."""
+        sub = Path(kind) / short_name(assignment)
+        if self.workdir:
+            return Path(self.workdir) / sub
+        if self.engine:
+            return None
+        for base in (self.solutions, REPO):
+            if (base / sub).is_dir():
+                return base / sub
+        return None
+
+    def seed_for(self, nodeid: str) -> list[int]:
+        """Seed material for the ``rng`` fixture of one check (stable across runs)."""
+        return [self.seed, zlib.crc32(nodeid.encode())]
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def ensure_known(assignment: str) -> None:
+    """Raise GraderError when ``assignment`` has no master notebook."""
+    if not (REPO / "solutions" / f"{assignment}.ipynb").is_file():
+        known = sorted(p.stem for p in (REPO / "solutions").glob("*.ipynb"))
+        raise GraderError(f"unknown assignment {assignment!r}: no solutions/{assignment}.ipynb; "
+                          f"known: {', '.join(known) or 'none'}")
+
+

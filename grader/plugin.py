@@ -1,0 +1,213 @@
+"""The engine's pytest plugin: records per-check points, outcome and student-facing output.
+
+Loaded with ``pytest -p grader.plugin`` in the check process. It writes one JSON object per
+line to ``$GRADER_RESULTS`` as it goes (so that the engine knows how far a killed process got):
+
+``{"event": "collected", "checks": [...]}``
+    every graded check, in order: nodeid, name, points, message, run, timeout, visibility.
+``{"event": "import_cell", "grade_id": ...}`` / ``{"event": "imported", ...}``
+    the student's answers module being imported cell by cell, then the cells that failed.
+``{"event": "start", "nodeid": ...}`` / ``{"event": "result", ...}``
+    each check; a result has ``outcome`` (passed, failed, error, not_implemented, missing,
+    timeout, not_run), ``score``, ``max_score``, ``output`` (student-facing: the check's message,
+    a detail from :class:`grader.api.CheckFailed`, or the student's exception with a traceback
+    trimmed to their own answer cells, never the check's source) and ``log`` (for the
+    instructor's log only: the full traceback).
+
+``$GRADER_DONE`` (optional) names a file of nodeids, one a line, that are not run again.
+"""
+from __future__ import annotations
+
+import json
+import os
+import traceback
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from grader.answers import LoadedAnswers
+from grader.api import CheckFailed, CheckTimeout, spec_of
+
+OUTPUT_LIMIT = 3000
+_RESULT = pytest.StashKey[dict]()
+
+
+class _Recorder:
+    def __init__(self, path: str):
+        self.f = open(path, "a", encoding="utf-8")
+
+    def write(self, obj: dict) -> None:
+        self.f.write(json.dumps(obj) + "\n")
+        self.f.flush()
+
+
+def _recorder(config: pytest.Config) -> _Recorder | None:
+    return getattr(config, "_grader_recorder", None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = os.environ.get("GRADER_RESULTS")
+    if path:
+        config._grader_recorder = _Recorder(path)  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    rec = _recorder(config)
+    if rec is not None:
+        rec.f.close()
+
+
+def check_record(item: pytest.Item) -> dict[str, Any]:
+    """The description of one collected check (points, message, ...)."""
+    spec = spec_of(item)
+    return {"nodeid": item.nodeid, "name": item.name, "file": Path(str(item.path)).name,
+            "points": spec.points if spec else 0.0, "message": spec.message if spec else "",
+            "run": spec.run if spec else False, "timeout": spec.timeout if spec else None,
+            "visibility": spec.visibility if spec else "visible", "graded": spec is not None}
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    rec = _recorder(config)
+    if rec is None:
+        return
+    rec.write({"event": "collected", "checks": [check_record(i) for i in items]})
+    done_file = os.environ.get("GRADER_DONE")
+    done = set(Path(done_file).read_text().split("\n")) if done_file and Path(done_file).is_file() else set()
+    keep = [i for i in items if i.nodeid not in done and spec_of(i) is not None]
+    gone = [i for i in items if i not in keep]
+    if gone:
+        config.hook.pytest_deselected(items=gone)
+        items[:] = keep
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Import the answers modules before the first check (outside the checks' time limits)."""
+    config = session.config
+    rec = _recorder(config)
+    if rec is None or config.option.collectonly or not session.items:
+        return
+    from grader import fixtures
+
+    ctx = fixtures._context(config)
+    assignment = ctx.assignment_of(Path(str(session.items[0].path)))
+    ctx.on_student_cell = lambda gid: rec.write({"event": "import_cell", "grade_id": gid})
+    ref = ctx.reference(assignment)
+    stu = ctx.student(assignment)
+    rec.write({"event": "imported",
+               "student_errors": [e.__dict__ for e in stu.errors] if stu is not ref else [],
+               "reference_errors": [e.__dict__ for e in ref.errors]})
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: Any) -> Iterator[None]:  # noqa: ARG001
+    rec = _recorder(item.config)
+    if rec is not None:
+        rec.write({"event": "start", "nodeid": item.nodeid})
+    item.stash[_RESULT] = {}
+    yield
+    _finish(item)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    res = item.stash.get(_RESULT, None)
+    if res is None:
+        return
+    if call.when in ("setup", "call") and "outcome" not in res:
+        if call.excinfo is None:
+            if call.when == "call":
+                res.update(outcome="passed")
+        else:
+            res.update(classify(item, call.excinfo.value, report))
+    elif call.when == "teardown" and "outcome" not in res and call.excinfo is not None:
+        res.update(classify(item, call.excinfo.value, report))
+
+
+def _finish(item: pytest.Item) -> None:
+    rec = _recorder(item.config)
+    res = item.stash.get(_RESULT, {})
+    spec = spec_of(item)
+    points = spec.points if spec else 0.0
+    outcome = res.get("outcome", "error")
+    out = {"event": "result", "nodeid": item.nodeid, "name": item.name, "outcome": outcome,
+           "score": points if outcome == "passed" else 0.0, "max_score": points,
+           "output": _cap(res.get("output", "")), "log": res.get("log", ""),
+           "check_error": res.get("check_error", False)}
+    if rec is not None:
+        rec.write(out)
+
+
+def classify(item: pytest.Item, exc: BaseException, report: Any) -> dict[str, Any]:
+    """Outcome and student-facing output of a check that raised ``exc``."""
+    spec = spec_of(item)
+    message = spec.message if spec else item.name
+    full = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if isinstance(exc, pytest.skip.Exception):
+        return {"outcome": "not_run", "output": str(getattr(exc, "msg", "") or exc), "log": ""}
+    student = _student_answers(item)
+    frames = _student_frames(exc, student)
+    if isinstance(exc, CheckTimeout):
+        where = ("\nYour code was running here:\n" + frames) if frames else ""
+        return {"outcome": "timeout", "output": f"{message}\nTimed out: {exc}.{where}", "log": full}
+    if isinstance(exc, CheckFailed):
+        return {"outcome": "failed", "output": f"{message}\n{exc}", "log": full}
+    if type(exc).__name__ == "_MissingAnswer":
+        return {"outcome": "missing", "output": f"{message}\n{exc}", "log": full}
+    if frames:
+        if isinstance(exc, NotImplementedError):
+            return {"outcome": "not_implemented",
+                    "output": f"{message}\nNot implemented yet: your code raised NotImplementedError.\n{frames}",
+                    "log": full}
+        return {"outcome": "error",
+                "output": f"{message}\nYour code raised {type(exc).__name__}: {_short(exc)}\n{frames}",
+                "log": full}
+    if isinstance(exc, AssertionError):
+        return {"outcome": "failed", "output": message, "log": full}
+    return {"outcome": "error", "check_error": True,
+            "output": f"{message}\n({type(exc).__name__} while checking your answer: {_short(exc)})",
+            "log": full}
+
+
+def _student_answers(item: pytest.Item) -> LoadedAnswers | None:
+    try:
+        from grader import fixtures
+
+        ctx = fixtures._context(item.config)
+        for (a, who), loaded in ctx.loaded().items():
+            if who == "student":
+                return loaded
+    except Exception:  # noqa: BLE001
+        return None
+    return None
+
+
+def _student_frames(exc: BaseException, student: LoadedAnswers | None) -> str:
+    """The traceback of ``exc`` trimmed to the student's answer cells ("" when none)."""
+    if student is None:
+        return ""
+    path = str(student.path)
+    lines = []
+    for fs in traceback.extract_tb(exc.__traceback__):
+        if fs.filename != path:
+            continue
+        where = student.cell_of_line(fs.lineno or 0)
+        if where is None:
+            continue
+        gid, line = where
+        lines.append(f"  answer cell '{gid}', line {line}, in {fs.name}\n    {(fs.line or '').strip()}")
+    if not lines:
+        return ""
+    return "Traceback (your code only):\n" + "\n".join(lines[-8:])
+
+
+def _short(exc: BaseException, limit: int = 400) -> str:
+    s = str(exc)
+    return s if len(s) <= limit else s[:limit] + "…"
+
+
+def _cap(s: str) -> str:
+    return s if len(s) <= OUTPUT_LIMIT else s[:OUTPUT_LIMIT] + "\n… (output truncated)"
