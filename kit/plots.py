@@ -1,0 +1,364 @@
+"""Plots shared by the notebooks: distributions, audio clips, training curves, confusion matrices.
+
+Every function draws on a Matplotlib ``Axes`` (a new figure when ``ax`` is None) and
+returns it (or the ``Figure`` for multi-panel plots), so that notebooks can add to a
+plot and tests can read back what was drawn. Nothing here trains or loads data.
+
+Spectrograms are **time-major**, ``(time, frequency)``, as the models take them; the
+plot puts time on the x axis.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["plot_clips", "plot_confusion_matrix", "plot_histogram", "plot_series", "plot_spectrogram",
+           "plot_training_curves", "plot_waveform"]
+
+
+def _axes(ax: Any, figsize: tuple[float, float] = (6.0, 3.5)) -> Any:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def plot_histogram(values: np.ndarray | Sequence[float], *, bins: int = 40,
+                   marks: Mapping[str, float] | None = None, xlabel: str | None = None,
+                   title: str | None = None, ax: Any = None) -> Any:
+    """Histogram of values, with labelled vertical lines (e.g. a chosen cut-off).
+
+    Parameters
+    ----------
+    values : np.ndarray [shape=(n,)]
+        The values, e.g. clip durations in seconds.
+    bins : int > 0, keyword-only
+        Number of bins.
+    marks : mapping of str to float, optional, keyword-only
+        ``{label: x}``: a dashed vertical line at each ``x``, named in the legend.
+    xlabel, title : str, optional, keyword-only
+        Axis label and title.
+    ax : matplotlib.axes.Axes, optional, keyword-only
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty or not one-dimensional, or ``bins`` < 1.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1 or v.size == 0:
+        raise ValueError(f"values must be a non-empty 1-D array, got shape {v.shape}")
+    if not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a positive int, got {bins!r}")
+    ax = _axes(ax)
+    ax.hist(v, bins=int(bins), color="tab:blue", alpha=0.8)
+    for i, (label, x) in enumerate((marks or {}).items()):
+        ax.axvline(float(x), color=f"C{i + 1}", linestyle="--", label=label)
+    if marks:
+        ax.legend()
+    ax.set_xlabel(xlabel or "value")
+    ax.set_ylabel("count")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_waveform(signal: np.ndarray, *, sr: int, mask: np.ndarray | None = None,
+                  title: str | None = None, ax: Any = None) -> Any:
+    """Waveform against time, with the masked-out (padding) part shaded.
+
+    Parameters
+    ----------
+    signal : np.ndarray [shape=(n,)]
+        Audio samples.
+    sr : int > 0, keyword-only
+        Sampling rate in Hz.
+    mask : np.ndarray [shape=(n,), dtype=bool], optional, keyword-only
+        True for real samples; the samples where it is False are shaded grey.
+    title : str, optional, keyword-only
+    ax : matplotlib.axes.Axes, optional, keyword-only
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        If ``signal`` is not 1-D, ``sr`` is not positive or ``mask`` does not match ``signal``.
+    """
+    y = np.asarray(signal)
+    if y.ndim != 1:
+        raise ValueError(f"signal must be 1-D (one clip), got shape {y.shape}; plot one row of a batch")
+    if sr <= 0:
+        raise ValueError(f"sr must be a positive sampling rate in Hz, got {sr!r}")
+    ax = _axes(ax, (6.0, 2.5))
+    t = np.arange(y.size) / sr
+    ax.plot(t, y, linewidth=0.6, color="tab:blue")
+    if mask is not None:
+        m = np.asarray(mask)
+        if m.shape != y.shape:
+            raise ValueError(f"mask must have the signal's shape {y.shape}, got {m.shape}")
+        runs = _runs(~m.astype(bool))
+        for k, (start, stop) in enumerate(runs):
+            ax.axvspan(start / sr, stop / sr, color="0.85", label=None if k else "padding (mask False)")
+        if runs:
+            ax.legend(loc="upper right")
+    ax.set_xlabel("time (s)")
+    ax.set_xlim(0, max(y.size, 1) / sr)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) index pairs of the runs of True in a 1-D boolean array."""
+    f = np.concatenate([[False], flags.astype(bool), [False]])
+    edges = np.flatnonzero(np.diff(f.astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def plot_spectrogram(spectrogram: np.ndarray, *, sr: int, hop_length: int, mask: np.ndarray | None = None,
+                     title: str | None = None, ax: Any = None, colorbar: bool = False) -> Any:
+    """A time-major spectrogram as an image: time on x, frequency bins on y.
+
+    Parameters
+    ----------
+    spectrogram : np.ndarray [shape=(t, f)]
+        Time-major spectrogram of one clip (e.g. log-mel in dB).
+    sr : int > 0, keyword-only
+        Sampling rate of the audio, in Hz.
+    hop_length : int > 0, keyword-only
+        Samples between frames (sets the time axis).
+    mask : np.ndarray [shape=(t,), dtype=bool], optional, keyword-only
+        True for frames of the clip; a line marks where the padding begins.
+    title : str, optional, keyword-only
+    ax : matplotlib.axes.Axes, optional, keyword-only
+    colorbar : bool, keyword-only
+        Add a colour bar.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        If ``spectrogram`` is not 2-D or ``mask`` does not have one entry per frame.
+    """
+    s = np.asarray(spectrogram)
+    if s.ndim != 2:
+        raise ValueError(f"spectrogram must be 2-D (time, frequency) for one clip, got shape {s.shape}")
+    if sr <= 0 or hop_length <= 0:
+        raise ValueError(f"sr and hop_length must be positive, got sr={sr!r}, hop_length={hop_length!r}")
+    ax = _axes(ax, (6.0, 3.0))
+    duration = s.shape[0] * hop_length / sr
+    image = ax.imshow(s.T, origin="lower", aspect="auto", cmap="magma", extent=(0, duration, 0, s.shape[1]))
+    if mask is not None:
+        m = np.asarray(mask).astype(bool)
+        if m.shape != (s.shape[0],):
+            raise ValueError(f"mask must have one entry per frame, shape ({s.shape[0]},), got {m.shape}")
+        if not m.all():
+            ax.axvline(int(m.sum()) * hop_length / sr, color="cyan", linestyle="--", label="padding starts")
+            ax.legend(loc="upper right")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("frequency bin")
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_clips(signals: Sequence[np.ndarray], *, sr: int, titles: Sequence[str] | None = None,
+               n_fft: int = 512, hop_length: int = 160, n_mels: int = 64) -> Any:
+    """Waveform (top row) and log-mel spectrogram (bottom row) of a few clips side by side.
+
+    The log-mel shown here is for display only: power mel spectrogram in dB relative to
+    each clip's maximum (floor -80 dB).
+
+    Parameters
+    ----------
+    signals : sequence of np.ndarray [shape=(n_i,)]
+        The clips, e.g. one per class.
+    sr : int > 0, keyword-only
+        Sampling rate in Hz.
+    titles : sequence of str, optional, keyword-only
+        One title per clip.
+    n_fft, hop_length, n_mels : int > 0, keyword-only
+        STFT size, hop and number of mel bands of the displayed spectrogram.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two rows of ``len(signals)`` panels.
+
+    Raises
+    ------
+    ValueError
+        If there are no signals or ``titles`` has the wrong length.
+    """
+    import librosa
+    import matplotlib.pyplot as plt
+
+    if len(signals) == 0:
+        raise ValueError("signals is empty; pass at least one clip")
+    if titles is not None and len(titles) != len(signals):
+        raise ValueError(f"titles must have one entry per clip ({len(signals)}), got {len(titles)}")
+    fig, axes = plt.subplots(2, len(signals), figsize=(1.9 * len(signals), 3.6), squeeze=False,
+                             layout="constrained")
+    for i, y in enumerate(signals):
+        y = np.asarray(y, dtype=np.float32)
+        plot_waveform(y, sr=sr, ax=axes[0, i], title=None if titles is None else titles[i])
+        power = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels)
+        db = librosa.power_to_db(power, ref=np.max, top_db=80.0)
+        plot_spectrogram(db.T, sr=sr, hop_length=hop_length, ax=axes[1, i])
+        for ax in axes[:, i]:
+            if i:
+                ax.set_ylabel("")
+            ax.tick_params(labelsize=7)
+            ax.xaxis.label.set_size(8)
+    axes[1, 0].set_ylabel("mel band")
+    return fig
+
+
+def plot_training_curves(history: Any, *, metrics: Sequence[str] = ("loss",), title: str | None = None) -> Any:
+    """Training and validation curves, one panel per metric.
+
+    Parameters
+    ----------
+    history : keras.callbacks.History or mapping of str to sequence of float
+        ``model.fit(...)``'s return value, or its ``.history`` dict
+        (``{"loss": [...], "val_loss": [...], ...}``).
+    metrics : sequence of str, keyword-only
+        The metric names to plot; ``val_<name>`` is drawn beside ``<name>`` when present.
+    title : str, optional, keyword-only
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    KeyError
+        If a metric is not in the history (the message lists the names there are).
+    """
+    import matplotlib.pyplot as plt
+
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, Mapping):
+        raise TypeError(f"history must be a keras History or a dict of lists, got {type(history).__name__}")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.0), squeeze=False,
+                             layout="constrained")
+    for ax, name in zip(axes[0], metrics):
+        if name not in logs:
+            raise KeyError(f"metric {name!r} is not in the history; it has {sorted(logs)}")
+        epochs = np.arange(1, len(logs[name]) + 1)
+        ax.plot(epochs, np.asarray(logs[name], dtype=float), marker=".", label="train")
+        if f"val_{name}" in logs:
+            ax.plot(epochs, np.asarray(logs[f"val_{name}"], dtype=float), marker=".", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, *, labels: Sequence[Any] | None = None,
+                          title: str | None = None, ax: Any = None) -> Any:
+    """Confusion matrix as an annotated image: true class on y, predicted class on x.
+
+    Parameters
+    ----------
+    y_true, y_pred : np.ndarray [shape=(n,)]
+        True and predicted class labels.
+    labels : sequence, optional, keyword-only
+        The classes, in display order; default: the sorted union of both arrays.
+    title : str, optional, keyword-only
+    ax : matplotlib.axes.Axes, optional, keyword-only
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The image's data (``ax.images[0].get_array()``) is the count matrix ``C`` with
+        ``C[i, j]`` = clips of class ``labels[i]`` predicted as ``labels[j]``.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty or of different lengths.
+    """
+    t, p = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
+    if t.size == 0 or t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred must be non-empty and of equal length, got {t.size} and {p.size}")
+    classes = list(np.union1d(t, p)) if labels is None else list(labels)
+    index = {c: i for i, c in enumerate(classes)}
+    unknown = sorted({c for c in np.concatenate([t, p]).tolist() if c not in index})
+    if unknown:
+        raise ValueError(f"labels {unknown[:5]} occur in the data but not in labels={classes}")
+    counts = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    np.add.at(counts, ([index[c] for c in t.tolist()], [index[c] for c in p.tolist()]), 1)
+    ax = _axes(ax, (4.6, 4.0))
+    ax.imshow(counts, cmap="Blues")
+    top = counts.max() if counts.size else 0
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            if counts[i, j]:
+                ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if counts[i, j] > top / 2 else "black")
+    ax.set_xticks(range(len(classes)), [str(c) for c in classes])
+    ax.set_yticks(range(len(classes)), [str(c) for c in classes])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_series(series: Mapping[str, tuple[np.ndarray, np.ndarray]], *, xlabel: str = "step",
+                ylabel: str = "value", logy: bool = False, title: str | None = None, ax: Any = None) -> Any:
+    """Several named (x, y) curves on one axes, e.g. a statistic per layer over epochs.
+
+    Parameters
+    ----------
+    series : mapping of str to (np.ndarray [shape=(n,)], np.ndarray [shape=(n,)])
+        ``{label: (x, y)}``; a :class:`kit.tblogs.Series` is such a pair.
+    xlabel, ylabel, title : str, keyword-only
+    logy : bool, keyword-only
+        Logarithmic y axis.
+    ax : matplotlib.axes.Axes, optional, keyword-only
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        If a curve's x and y differ in length.
+    """
+    ax = _axes(ax)
+    for label, (x, y) in series.items():
+        x, y = np.asarray(x), np.asarray(y)
+        if x.shape != y.shape:
+            raise ValueError(f"series {label!r}: x and y must have the same shape, got {x.shape} and {y.shape}")
+        ax.plot(x, y, marker=".", label=label)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if series:
+        ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title)
+    return ax

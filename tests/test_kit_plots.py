@@ -1,0 +1,109 @@
+"""Does kit.plots draw the numbers it is given?"""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from kit import plots  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_does_the_confusion_matrix_count_true_rows_and_predicted_columns():
+    y_true = np.array([0, 0, 1, 2, 2, 2])
+    y_pred = np.array([0, 1, 1, 2, 2, 0])
+    ax = plots.plot_confusion_matrix(y_true, y_pred, labels=[0, 1, 2])
+    counts = np.asarray(ax.images[0].get_array())
+    np.testing.assert_array_equal(counts, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "1", "1", "1", "2"]   # zeros are left blank
+    from sklearn.metrics import confusion_matrix
+
+    np.testing.assert_array_equal(counts, confusion_matrix(y_true, y_pred))
+
+
+def test_does_the_confusion_matrix_refuse_labels_that_miss_a_class():
+    with pytest.raises(ValueError, match=r"\[2\]"):
+        plots.plot_confusion_matrix([0, 2], [0, 1], labels=[0, 1])
+
+
+def test_are_training_curves_drawn_from_the_history_values():
+    history = {"loss": [1.0, 0.5], "val_loss": [1.2, 0.7], "micro_f1": [0.3, 0.6]}
+    fig = plots.plot_training_curves(history, metrics=("loss", "micro_f1"))
+    loss_ax, f1_ax = fig.axes
+    (train, val) = loss_ax.lines
+    np.testing.assert_array_equal(train.get_xdata(), [1, 2])
+    np.testing.assert_array_equal(train.get_ydata(), [1.0, 0.5])
+    np.testing.assert_array_equal(val.get_ydata(), [1.2, 0.7])
+    assert len(f1_ax.lines) == 1    # no val_micro_f1 in the history
+
+
+def test_does_a_missing_metric_name_the_metrics_there_are():
+    with pytest.raises(KeyError, match="val_loss"):
+        plots.plot_training_curves({"loss": [1.0], "val_loss": [1.0]}, metrics=("accuracy",))
+
+
+def test_does_the_histogram_mark_the_cutoff_and_count_every_value():
+    values = np.array([0.1, 0.2, 0.2, 0.9])
+    ax = plots.plot_histogram(values, bins=4, marks={"cut-off": 0.8})
+    assert sum(p.get_height() for p in ax.patches) == 4
+    (line,) = ax.lines
+    assert line.get_xdata()[0] == pytest.approx(0.8)
+    assert ax.get_legend().get_texts()[0].get_text() == "cut-off"
+
+
+def test_does_the_waveform_shade_exactly_the_padding():
+    signal = np.zeros(100, dtype=np.float32)
+    mask = np.arange(100) < 60
+    ax = plots.plot_waveform(signal, sr=100, mask=mask)
+    (span,) = ax.patches
+    x0, x1 = span.get_bbox().x0, span.get_bbox().x1
+    assert x0 == pytest.approx(0.6) and x1 == pytest.approx(1.0)
+    np.testing.assert_allclose(ax.lines[0].get_xdata()[[0, -1]], [0.0, 0.99])
+
+
+def test_is_a_time_major_spectrogram_drawn_with_time_on_x():
+    spec = np.zeros((5, 3))
+    spec[4, 0] = 1.0                     # last frame, lowest band
+    ax = plots.plot_spectrogram(spec, sr=100, hop_length=10, mask=np.arange(5) < 4)
+    image = np.asarray(ax.images[0].get_array())
+    assert image.shape == (3, 5) and image[0, 4] == 1.0
+    assert ax.images[0].get_extent() == [0, 0.5, 0, 3]
+    assert ax.lines[0].get_xdata()[0] == pytest.approx(0.4)   # padding starts after 4 frames
+
+
+def test_are_clip_panels_one_column_per_clip():
+    rng = np.random.default_rng(0)
+    fig = plots.plot_clips([rng.standard_normal(800).astype(np.float32)] * 3, sr=8000, titles=["a", "b", "c"])
+    assert len(fig.axes) == 6
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"]
+    spec = np.asarray(fig.axes[3].images[0].get_array())
+    assert spec.shape[0] == 64 and spec.max() == pytest.approx(0.0) and spec.min() >= -80.0
+
+
+def test_are_series_drawn_with_their_labels():
+    ax = plots.plot_series({"a": (np.array([0, 1]), np.array([2.0, 3.0]))}, logy=True)
+    assert ax.get_yscale() == "log"
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), [2.0, 3.0])
+    with pytest.raises(ValueError, match="'b'"):
+        plots.plot_series({"b": (np.zeros(2), np.zeros(3))})
+
+
+@pytest.mark.parametrize("call", [
+    lambda: plots.plot_waveform(np.zeros((2, 3)), sr=8000),
+    lambda: plots.plot_waveform(np.zeros(3), sr=0),
+    lambda: plots.plot_spectrogram(np.zeros(3), sr=8000, hop_length=160),
+    lambda: plots.plot_histogram([], bins=3),
+    lambda: plots.plot_clips([], sr=8000),
+])
+def test_are_bad_inputs_refused_with_a_value_error(call):
+    with pytest.raises(ValueError):
+        call()
