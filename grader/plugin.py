@@ -1,7 +1,8 @@
 """The engine's pytest plugin: records per-check points, outcome and student-facing output.
 
 Loaded with ``pytest -p grader.plugin`` in the check process. It writes one JSON object per
-line to ``$GRADER_RESULTS`` as it goes (so that the engine knows how far a killed process got):
+line to ``$GRADER_RESULTS`` (a path) or the inherited descriptor ``$GRADER_RESULTS_FD`` (what
+the engine uses: the file is not reachable by path from the sandbox) as it goes (so that the engine knows how far a killed process got):
 
 ``{"event": "collected", "checks": [...]}``
     every graded check, in order: nodeid, name, points, message, run, timeout, visibility.
@@ -34,8 +35,11 @@ _RESULT = pytest.StashKey[dict]()
 
 
 class _Recorder:
-    def __init__(self, path: str):
-        self.f = open(path, "a", encoding="utf-8")
+    def __init__(self, path: str | None = None, fd: int | None = None):
+        if fd is not None:
+            self.f = os.fdopen(fd, "a", encoding="utf-8")
+        else:
+            self.f = open(path or os.devnull, "a", encoding="utf-8")
 
     def write(self, obj: dict) -> None:
         self.f.write(json.dumps(obj) + "\n")
@@ -47,8 +51,10 @@ def _recorder(config: pytest.Config) -> _Recorder | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    path = os.environ.get("GRADER_RESULTS")
-    if path:
+    path, fd = os.environ.get("GRADER_RESULTS"), os.environ.get("GRADER_RESULTS_FD")
+    if fd:
+        config._grader_recorder = _Recorder(fd=int(fd))  # type: ignore[attr-defined]
+    elif path:
         config._grader_recorder = _Recorder(path)  # type: ignore[attr-defined]
 
 
@@ -210,4 +216,10 @@ def _short(exc: BaseException, limit: int = 400) -> str:
 
 
 def _cap(s: str) -> str:
+    """Shorten an output and hide the grader's own paths (they mean nothing to the student)."""
+    for var, label in (("GRADER_WORKDIR", "."), ("GRADER_STUDENT_MODULE", "<your answers>"),
+                       ("GRADER_REFERENCE_MODULE", "<reference>")):
+        path = os.environ.get(var)
+        if path:
+            s = s.replace(path, label)
     return s if len(s) <= OUTPUT_LIMIT else s[:OUTPUT_LIMIT] + "\n… (output truncated)"

@@ -1,0 +1,98 @@
+"""Command line: ``python -m grader grade ASSIGNMENT ...`` and ``python -m grader logdirs``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from grader.batch import Options, grade_assignment
+from grader.context import REPO
+from grader.errors import GraderError
+
+__all__ = ["logdir_spec", "main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m grader", description="Grade notebook submissions.")
+    sub = p.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade every submission of an assignment",
+                       description="Grade SUBMISSIONS/<student>/<assignment>/<assignment>.ipynb into "
+                                   "OUT/<assignment>/ (grades.csv, results/, feedback/, executed/, runs/, logs/).")
+    g.add_argument("assignment", help="e.g. a1_spoken_digits (master: solutions/<assignment>.ipynb)")
+    g.add_argument("--submissions", type=Path, default=REPO / "examples" / "submitted",
+                   help="nbgrader submitted/ folder (default: the demo class, examples/submitted)")
+    g.add_argument("--out", type=Path, default=REPO / "gradebook", help="gradebook folder (default: gradebook)")
+    g.add_argument("--workers", type=int, default=1, help="submissions graded in parallel (default 1)")
+    g.add_argument("--timeout", type=float, default=900, help="seconds per notebook (default 900)")
+    g.add_argument("--cell-timeout", type=float, default=600, help="seconds per cell (default 600)")
+    g.add_argument("--memory", type=float, default=6, metavar="GB",
+                   help="memory per submission, GiB (default 6); the kernel is killed past it")
+    g.add_argument("--disk", type=float, default=4, metavar="GB", help="disk per submission, GiB (default 4)")
+    g.add_argument("--check-timeout", type=float, default=60, help="default seconds per check (default 60)")
+    g.add_argument("--checks-timeout", type=float, default=900,
+                   help="seconds for all checks of one submission (default 900)")
+    g.add_argument("--answers-only", action="store_true",
+                   help="do not execute notebooks; run checks are reported as not run")
+    g.add_argument("--rescore", action="store_true",
+                   help="rerun the checks on the cached executions (never executes)")
+    g.add_argument("--students", default=None, help="comma-separated students to grade (default: all)")
+    g.add_argument("--solutions", type=Path, default=REPO / "solutions", help=argparse.SUPPRESS)
+    g.add_argument("--checks", type=Path, default=REPO / "grader" / "checks", help=argparse.SUPPRESS)
+    g.add_argument("--student-data", type=Path, default=None,
+                   help="student-only data folder (default: made once with source_data.materialise_student)")
+    g.add_argument("--data-dir", type=Path, default=None,
+                   help="full data folder the checks read, hidden part included (default: source_data's)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g.add_argument("--json", action="store_true", help="print the summary as JSON")
+    lg = sub.add_parser("logdirs", help="print a TensorBoard --logdir_spec of every graded student's runs")
+    lg.add_argument("--gradebook", type=Path, default=REPO / "gradebook")
+    lg.add_argument("--own", type=Path, default=REPO / "runs", help="your own runs/ (included when it exists)")
+    return p
+
+
+def logdir_spec(gradebook: Path, own: Path | None = None) -> str:
+    """``name:path,...`` for TensorBoard: ``<assignment>/<student>`` for each graded student's runs.
+
+    Your own ``runs/`` comes first as ``mine`` when it exists. Never empty (falls back to
+    ``mine:<own>``), since TensorBoard refuses an empty spec.
+    """
+    parts = []
+    if own is not None and own.is_dir():
+        parts.append(f"mine:{own.resolve()}")
+    if gradebook.is_dir():
+        for runs in sorted(gradebook.glob("*/runs")):
+            for student in sorted(p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                name = f"{runs.parent.name}/{student.name}".replace(",", "_").replace(":", "_")
+                parts.append(f"{name}:{student.resolve()}")
+    if not parts:
+        parts.append(f"mine:{(own or Path('runs')).resolve()}")
+    return ",".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "logdirs":
+            print(logdir_spec(args.gradebook, args.own))
+            return 0
+        opts = Options(assignment=args.assignment, submissions=args.submissions, out=args.out,
+                       workers=args.workers, timeout=args.timeout, cell_timeout=args.cell_timeout,
+                       memory_gb=args.memory, disk_gb=args.disk, check_timeout=args.check_timeout,
+                       checks_timeout=args.checks_timeout, answers_only=args.answers_only,
+                       rescore=args.rescore, solutions=args.solutions, checks=args.checks,
+                       student_data=args.student_data, data_dir=args.data_dir,
+                       only=args.students.split(",") if args.students else None,
+                       progress=not args.no_progress)
+        summary = grade_assignment(opts)
+    except GraderError as e:
+        print(f"grader: error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        st = ", ".join(f"{n} {s}" for s, n in sorted(summary["statuses"].items()))
+        print(f"{args.assignment}: {summary['students']} student(s) ({summary['graded']} graded now, "
+              f"{summary['skipped']} unchanged) in {summary['seconds']:.0f} s: {st}")
+        print(f"gradebook: {summary['gradebook']}/grades.csv (feedback/, results/, executed/, logs/)")
+    return 0

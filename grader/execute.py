@@ -1,0 +1,358 @@
+"""Executing a submission's notebook: fresh kernel, own folder, limits, every cell recorded.
+
+The kernel is started through :mod:`grader.sandbox` (no network, file-system rules, thread
+caps, ...) with the working folder as its current directory and home, talks to the grader
+over Unix sockets (``transport="ipc"``; it has no network), and is watched by a
+:class:`grader.watchdog.Watchdog` (memory, whole-notebook time, disk). Each cell has its own
+timeout: the kernel is interrupted and execution goes on with the next cell, so that later
+parts still produce their artifacts; a cell that cannot be interrupted ends the run. Errors
+in cells are recorded and execution continues (``allow_errors``). A dead kernel (``sys.exit``
+is an ordinary error in IPython; ``os._exit``, a segfault or a kill end the kernel) ends the
+run with a reason.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from grader.sandbox import Policy, thread_env
+from grader.watchdog import Watchdog
+
+__all__ = ["ExecutionResult", "Limits", "execute_notebook"]
+
+OUTPUT_CELL_LIMIT = 200_000  # characters of output kept per cell
+OUTPUT_TOTAL_LIMIT = 2_000_000  # and per notebook
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Limits of one execution.
+
+    Attributes
+    ----------
+    timeout : float
+        Seconds for the whole notebook (kernel start included).
+    cell_timeout : float
+        Seconds per cell; the kernel is interrupted and the next cell runs.
+    memory : int
+        Bytes of resident memory for the kernel and its children.
+    disk : int
+        Bytes the working folder may hold.
+    threads : int
+        Threads per numeric library.
+    cpus : tuple of int or None
+        CPU affinity.
+    """
+
+    timeout: float = 900.0
+    cell_timeout: float = 600.0
+    memory: int = 6 << 30
+    disk: int = 4 << 30
+    threads: int = 2
+    cpus: tuple[int, ...] | None = None
+
+    def key(self) -> str:
+        """The part of the cache key that changes what an execution produces."""
+        return f"t{self.timeout:g}-c{self.cell_timeout:g}-m{self.memory}-d{self.disk}"
+
+
+@dataclasses.dataclass
+class ExecutionResult:
+    """What happened when a notebook ran.
+
+    Attributes
+    ----------
+    status : str
+        ``completed`` (every cell ran; some may have raised), ``timeout``, ``memory``, ``disk``,
+        ``kernel_died``, ``cell_stuck`` or ``start_failed``.
+    reason : str
+        Human-readable; empty when completed.
+    failed_cells : list of dict
+        ``{"index", "grade_id", "ename", "evalue"}`` (index is 1-based) of every cell that raised.
+    seconds : float
+    peak_rss : int
+    protections : dict
+        ``{"applied": [...], "unavailable": [...]}`` from the sandbox.
+    cells_run : int
+    """
+
+    status: str
+    reason: str = ""
+    failed_cells: list[dict] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+    peak_rss: int = 0
+    protections: dict = dataclasses.field(default_factory=dict)
+    cells_run: int = 0
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel command runs under ``python -m grader.sandbox``."""
+
+    sandbox_policy: str = ""
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        py = sys.executable
+        return [py, "-m", "grader.sandbox", self.sandbox_policy, "--", py, "-m", "ipykernel_launcher",
+                "-f", os.path.realpath(self.connection_file), *(extra_arguments or [])]
+
+
+class CappedClient(NotebookClient):
+    """An nbclient that keeps at most a bounded amount of output (a cell may print gigabytes)."""
+
+    def __init__(self, *a: Any, **kw: Any):
+        super().__init__(*a, **kw)
+        self._cell_chars: dict[int, int] = {}
+        self._total_chars = 0
+        self._truncated: set[int] = set()
+
+    def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
+        size = len(str(msg.get("content", "")))
+        used = self._cell_chars.get(cell_index, 0)
+        room = min(OUTPUT_CELL_LIMIT - used, OUTPUT_TOTAL_LIMIT - self._total_chars)
+        if msg.get("msg_type") == "stream" and size > room > 1000:
+            text = msg["content"].get("text", "")
+            msg = {**msg, "content": {**msg["content"], "text": text[:room - 1000]}}
+            size = len(str(msg["content"]))
+        if used + size > OUTPUT_CELL_LIMIT or self._total_chars + size > OUTPUT_TOTAL_LIMIT:
+            if cell_index not in self._truncated and msg.get("msg_type") != "error":
+                self._truncated.add(cell_index)
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stderr", text="\n[grader: further output of this cell was discarded]\n"))
+            if msg.get("msg_type") != "error":
+                return None
+        self._cell_chars[cell_index] = used + size
+        self._total_chars += size
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def kernel_env(workdir: Path, data_dir: str | None, threads: int) -> dict[str, str]:
+    """The kernel's environment: nothing of the grader's own, caches and home in the folder."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")}
+    env.setdefault("LANG", "C.UTF-8")
+    tmp = workdir / ".tmp"
+    env.update({
+        "HOME": str(workdir), "TMPDIR": str(tmp), "TEMP": str(tmp), "TMP": str(tmp),
+        "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib"),
+        "XDG_CACHE_HOME": str(workdir / ".cache"), "XDG_CONFIG_HOME": str(workdir / ".config"),
+        "IPYTHONDIR": str(workdir / ".ipython"), "JUPYTER_CONFIG_DIR": str(workdir / ".jupyter"),
+        "JUPYTER_DATA_DIR": str(workdir / ".jupyter"), "JUPYTER_RUNTIME_DIR": str(workdir / ".k"),
+        "KERAS_HOME": str(workdir / ".keras"), "NUMBA_CACHE_DIR": str(workdir / ".cache" / "numba"),
+        "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    })
+    if data_dir:
+        env["KIT_DATA_DIR"] = str(data_dir)
+    env.update(thread_env(threads))
+    return env
+
+
+def prepare_workdir(workdir: Path) -> None:
+    """Create the working folder and its dot-folders (home, caches, sockets)."""
+    for sub in (".tmp", ".config/matplotlib", ".cache", ".ipython", ".jupyter", ".k", ".keras"):
+        (workdir / sub).mkdir(parents=True, exist_ok=True)
+    # a warm matplotlib font cache saves seconds per submission
+    try:
+        import matplotlib
+
+        src = Path(matplotlib.get_cachedir())
+        for f in src.glob("fontlist-*.json"):
+            (workdir / ".config" / "matplotlib" / f.name).write_bytes(f.read_bytes())
+    except Exception:  # noqa: BLE001 - only an optimisation
+        pass
+
+
+def execute_notebook(nb: Any, workdir: Path, *, policy: Policy, limits: Limits,
+                     data_dir: str | None, kernel_log: Any = None) -> ExecutionResult:
+    """Execute ``nb`` (in place) in ``workdir`` under ``policy`` and ``limits``.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The notebook to run (see :func:`grader.extract.execution_notebook`); outputs are filled in.
+    workdir : Path
+        Its working folder (exists, prepared by :func:`prepare_workdir`).
+    policy : Policy
+        Sandbox policy; its file is written beside ``workdir`` (out of the kernel's reach).
+    limits : Limits
+    data_dir : str or None
+        ``KIT_DATA_DIR`` of the kernel (the student-only data folder).
+    kernel_log : file, optional
+        Where the kernel's own stdout/stderr go (default: discarded).
+
+    Returns
+    -------
+    ExecutionResult
+        Never raises for anything the notebook does.
+    """
+    return asyncio.run(_execute(nb, Path(workdir), policy, limits, data_dir, kernel_log))
+
+
+async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_dir: str | None,
+                   kernel_log: Any) -> ExecutionResult:
+    t0 = time.monotonic()
+    ctl = workdir.parent / "ctl"
+    ctl.mkdir(exist_ok=True, mode=0o700)
+    policy.report = str(workdir / ".k" / "sandbox.json")
+    km = SandboxedKernelManager(transport="ipc", ip=str(workdir / ".k" / "kernel"),
+                                connection_file=str(workdir / ".k" / "connection.json"))
+    km.sandbox_policy = str(policy.save(ctl / "policy.json"))
+    km.cache_ports = False
+    timeout_error = {"ename": "CellTimeoutError",
+                     "evalue": f"the cell ran longer than {limits.cell_timeout:g} s and was interrupted",
+                     "traceback": [f"CellTimeoutError: the cell ran longer than {limits.cell_timeout:g} s "
+                                   "and was interrupted by the grader"]}
+    client = CappedClient(nb, km=km, timeout=int(limits.cell_timeout), interrupt_on_timeout=True,
+                          error_on_timeout=timeout_error, allow_errors=True, startup_timeout=120,
+                          iopub_timeout=5, shutdown_kernel="immediate", record_timing=False,
+                          kernel_name="python3")
+    dog = Watchdog(memory=limits.memory, seconds=limits.timeout, folder=workdir, disk=limits.disk)
+    result = ExecutionResult(status="completed")
+    env = kernel_env(workdir, data_dir, limits.threads)
+    current: list[int] = [-1]
+    try:
+        km_started = False
+        try:
+            sink = kernel_log if kernel_log is not None else subprocess.DEVNULL
+            await km.start_kernel(cwd=str(workdir), env=env, stdout=sink, stderr=sink)
+            km_started = True
+            dog.watch(km.provisioner.process.pid)  # type: ignore[union-attr]
+            await client.async_start_new_kernel_client()
+        except Exception as e:  # noqa: BLE001
+            result.status = "start_failed"
+            code = _exit_code(km) if km_started else None
+            result.reason = dog.reason or f"the kernel did not start ({type(e).__name__}: {e}" + (
+                f"; {_describe_exit(code)})" if code is not None else ")")
+            return result
+        result.protections = _read_json(workdir / ".k" / "sandbox.json")
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            current[0] = index
+            started = time.monotonic()
+            try:
+                await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+            except DeadKernelError:
+                await asyncio.sleep(0.2)
+                code = _exit_code(km)
+                result.status = _status_of(dog.reason) if dog.reason else "kernel_died"
+                result.reason = dog.reason or f"the kernel died in cell {index + 1} ({_describe_exit(code)})"
+                _note_failure(result, cell, index, "KernelDied", result.reason)
+                break
+            except CellTimeoutError as e:
+                result.status, result.reason = "cell_stuck", f"cell {index + 1}: {e}"
+                break
+            except Exception as e:  # noqa: BLE001 - e.g. the kernel was killed by the watchdog
+                result.status = _status_of(dog.reason) if dog.reason else "kernel_died"
+                result.reason = dog.reason or f"execution stopped in cell {index + 1} ({type(e).__name__}: {e})"
+                _note_failure(result, cell, index, type(e).__name__, result.reason)
+                break
+            result.cells_run += 1
+            timed_out = time.monotonic() - started >= limits.cell_timeout
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    if timed_out and out.get("ename") in ("KeyboardInterrupt", "CellTimeoutError"):
+                        out["ename"], out["evalue"] = "CellTimeoutError", timeout_error["evalue"]
+                    _note_failure(result, cell, index, out.get("ename", "Error"), out.get("evalue", ""))
+                    if timed_out and not await _responsive(client, 15):
+                        dog.kill(f"cell {index + 1} ran past the per-cell timeout ({limits.cell_timeout:g} s) "
+                                 "and could not be interrupted")
+                        result.status, result.reason = "cell_stuck", dog.reason or ""
+                    break
+            if result.status != "completed":
+                break
+            if dog.reason:
+                result.status, result.reason = _status_of(dog.reason), dog.reason
+                break
+    finally:
+        dog.stop()
+        result.peak_rss = dog.peak_rss
+        try:
+            await asyncio.wait_for(client._async_cleanup_kernel(), 15)
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            if km.provisioner is not None and km.provisioner.process is not None:
+                from grader.watchdog import kill_tree
+
+                kill_tree(km.provisioner.process.pid)
+        except Exception:  # noqa: BLE001
+            pass
+        result.seconds = time.monotonic() - t0
+    return result
+
+
+async def _responsive(client: CappedClient, seconds: float) -> bool:
+    """Does the kernel answer a kernel_info request within ``seconds`` (after an interrupt)?"""
+    try:
+        msg_id = client.kc.kernel_info()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                msg = await client.kc.shell_channel.get_msg(timeout=max(0.1, deadline - time.monotonic()))
+            except Exception:  # noqa: BLE001 - queue.Empty
+                return False
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
+    except Exception:  # noqa: BLE001
+        return False
+    return False
+
+
+def _note_failure(result: ExecutionResult, cell: Any, index: int, ename: str, evalue: str) -> None:
+    gid = ((cell.get("metadata", {}) or {}).get("nbgrader") or {}).get("grade_id")
+    result.failed_cells.append({"index": index + 1, "grade_id": gid, "ename": ename,
+                                "evalue": str(evalue)[:500]})
+
+
+def _status_of(reason: str) -> str:
+    for key, status in (("memory", "memory"), ("time limit", "timeout"), ("disk", "disk"),
+                        ("could not be interrupted", "cell_stuck")):
+        if key in reason:
+            return status
+    return "kernel_died"
+
+
+def _exit_code(km: AsyncKernelManager) -> int | None:
+    proc = getattr(getattr(km, "provisioner", None), "process", None)
+    if proc is None:
+        return None
+    try:
+        return proc.wait(timeout=2)
+    except Exception:  # noqa: BLE001
+        return proc.poll()
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "no exit status"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        what = {"SIGSEGV": "segmentation fault", "SIGKILL": "killed", "SIGABRT": "aborted",
+                "SIGBUS": "bus error", "SIGFPE": "arithmetic error"}.get(name, "")
+        return f"killed by {name}" + (f", {what}" if what else "")
+    return f"exit status {code}"
+
+
+def _read_json(path: Path) -> dict:
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}

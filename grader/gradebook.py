@@ -1,0 +1,158 @@
+"""The gradebook folder of one assignment, written atomically.
+
+::
+
+    gradebook/<assignment>/
+        grades.csv                one row per student: a column per check, total, max, manual, status, reason
+        results/<student>.json    Gradescope autograder format
+        feedback/<student>.html   what the student reads (no check source)
+        executed/<student>.ipynb  the executed notebook
+        runs/<student>/...        the TensorBoard logs it wrote (``make tensorboard``)
+        logs/<student>.log        the instructor's log (tracebacks of the checks, sandbox report)
+        checks.json               the checks graded (points, messages)
+        cache/                    executions (by submission hash), records, reference module
+
+Every file is written to a temporary name and moved into place (``os.replace``), so a
+grader killed at any moment leaves either the old or the new file, never half of one.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+__all__ = ["Gradebook", "atomic_write", "copy_tree_safely", "grades_table", "gradescope_results"]
+
+
+def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def copy_tree_safely(src: Path, dst: Path, *, max_bytes: int | None = None) -> int:
+    """Copy regular files and folders only (symlinks, devices and fifos are skipped).
+
+    A submission may leave a symlink to a file it could not read itself; copying it with
+    the grader's rights would leak that file. Returns the bytes copied; stops at ``max_bytes``.
+    """
+    copied = 0
+    if not src.is_dir() or src.is_symlink():
+        return 0
+    dst.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(os.scandir(src), key=lambda e: e.name):
+        target = dst / entry.name
+        if entry.is_symlink():
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            copied += copy_tree_safely(Path(entry.path), target,
+                                       max_bytes=None if max_bytes is None else max_bytes - copied)
+        elif entry.is_file(follow_symlinks=False):
+            size = entry.stat(follow_symlinks=False).st_size
+            if max_bytes is not None and copied + size > max_bytes:
+                continue
+            shutil.copyfile(entry.path, target, follow_symlinks=False)
+            copied += size
+    return copied
+
+
+class Gradebook:
+    """Paths of ``<out>/<assignment>/``."""
+
+    def __init__(self, out: str | os.PathLike, assignment: str):
+        self.root = Path(out).resolve() / assignment
+        self.assignment = assignment
+
+    def dir(self, name: str) -> Path:
+        p = self.root / name
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    @property
+    def cache(self) -> Path:
+        return self.dir("cache")
+
+    def record_path(self, student: str) -> Path:
+        return self.dir("cache/records") / f"{student}.json"
+
+    def execution_dir(self, submission_sha: str) -> Path:
+        return self.dir("cache/executions") / submission_sha
+
+    def read_record(self, student: str) -> dict | None:
+        try:
+            return json.loads(self.record_path(student).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def records(self, students: Iterable[str]) -> list[dict]:
+        return [r for r in (self.read_record(s) for s in students) if r is not None]
+
+
+def gradescope_results(record: dict) -> dict:
+    """The Gradescope ``results.json`` of one record.
+
+    Manually graded cells appear as tests named ``manual: <grade_id>`` with score 0 and the
+    output "manual grading pending"; they are not in ``score``.
+    """
+    tests = []
+    for c in record.get("checks", []):
+        tests.append({"name": c["name"], "score": c["score"], "max_score": c["max_score"],
+                      "output": f"[{c['outcome'].replace('_', ' ')}] " + (c.get("output") or ""),
+                      "visibility": c.get("visibility", "visible")})
+    for m in record.get("manual", []):
+        tests.append({"name": f"manual: {m['grade_id']}", "score": 0.0, "max_score": m["points"],
+                      "output": "manual grading pending", "visibility": "visible"})
+    summary = [f"status: {record['status']}"]
+    if record.get("reason"):
+        summary.append(f"reason: {record['reason']}")
+    return {"score": record.get("score", 0.0), "execution_time": round(record.get("seconds", 0.0), 1),
+            "output": "\n".join(summary), "visibility": "visible", "stdout_visibility": "hidden",
+            "tests": tests}
+
+
+def grades_table(records: list[dict], checks: list[dict], manual: list[dict]) -> str:
+    """``grades.csv`` text: one row per record, sorted by student.
+
+    Columns: ``student``, one per check (its score), ``manual:<grade_id>`` (``pending``),
+    ``total`` (automatic points), ``max`` (automatic maximum), ``manual_max`` (points still to
+    be graded by hand), ``status`` and ``reason``.
+    """
+    cols = [c["column"] for c in checks]
+    mcols = [f"manual:{m['grade_id']}" for m in manual]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["student", *cols, *mcols, "total", "max", "manual_max", "status", "reason"])
+    for r in sorted(records, key=lambda r: r["student"]):
+        by_node = {c["nodeid"]: c for c in r.get("checks", [])}
+        row: list[Any] = [r["student"]]
+        for c in checks:
+            got = by_node.get(c["nodeid"])
+            row.append(_num(got["score"]) if got else 0)
+        row += ["pending"] * len(mcols)
+        row += [_num(r.get("score", 0.0)), _num(r.get("max_score", 0.0)),
+                _num(sum(m["points"] for m in manual)), r["status"], r.get("reason", "")]
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
