@@ -262,7 +262,7 @@ def _run_workers(todo: list[str], job_for, slots: list[list[int] | None], opts: 
         bar = tqdm(total=len(everyone), initial=len(everyone) - len(todo), unit="student",
                    desc=f"grading {opts.assignment}", dynamic_ncols=True)
     pending = list(todo)
-    running: dict[str, tuple[subprocess.Popen, float, int]] = {}
+    running: dict[str, tuple[_Child, float, int]] = {}
     free = list(range(len(slots)))
     errs = gb.dir("cache/workers")
     try:
@@ -271,18 +271,14 @@ def _run_workers(todo: list[str], job_for, slots: list[list[int] | None], opts: 
                 student = pending.pop(0)
                 slot = free.pop(0)
                 job = job_for(student, slots[slot])
-                with open(errs / f"{student}.err", "w") as err:
-                    proc = subprocess.Popen([sys.executable, "-m", "grader.worker", str(job)],
-                                            stdout=err, stderr=subprocess.STDOUT, cwd=str(REPO))
-                running[student] = (proc, time.monotonic(), slot)
+                running[student] = (_Child(job, errs / f"{student}.err"), time.monotonic(), slot)
             time.sleep(0.1)
             for student, (proc, started, slot) in list(running.items()):
                 code = proc.poll()
                 if code is None and time.monotonic() - started < limit:
                     continue
                 if code is None:
-                    kill_tree(proc.pid)
-                    proc.wait()
+                    proc.kill()
                 rec = gb.read_record(student)
                 if rec is None or rec.get("grade_version") != grade_version:
                     tail = (errs / f"{student}.err").read_text(errors="replace")[-2000:]
@@ -298,9 +294,66 @@ def _run_workers(todo: list[str], job_for, slots: list[list[int] | None], opts: 
                 atomic_write(gb.root / "grades.csv", grades_table(gb.records(everyone), checks, manual))
     finally:
         for proc, _, _ in running.values():
-            kill_tree(proc.pid)
+            proc.kill()
         if bar is not None:
             bar.close()
+
+
+def _child_main(job: str, err: str) -> None:
+    """Body of a worker process: output to its own file, die with the batch, grade one student."""
+    fd = os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    if sys.platform == "linux":
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+        except Exception:  # noqa: BLE001
+            pass
+    from grader.worker import Job, grade_student
+
+    grade_student(Job.load(job))
+
+
+class _Child:
+    """One student's worker: a fresh process forked from a preloaded server (no import cost).
+
+    Falls back to ``python -m grader.worker`` where fork servers do not exist (Windows).
+    """
+
+    _ctx = None
+
+    def __init__(self, job: Path, err: Path):
+        import multiprocessing as mp
+
+        if "forkserver" in mp.get_all_start_methods():
+            if _Child._ctx is None:
+                _Child._ctx = mp.get_context("forkserver")
+                _Child._ctx.set_forkserver_preload(["grader.worker", "grader.batch"])
+            self.proc = _Child._ctx.Process(target=_child_main, args=(str(job), str(err)), daemon=False)
+            self.proc.start()
+            self.pid = self.proc.pid
+            self.popen = None
+        else:  # pragma: no cover
+            self.proc = None
+            with open(err, "w") as f:
+                self.popen = subprocess.Popen([sys.executable, "-m", "grader.worker", str(job)],
+                                              stdout=f, stderr=subprocess.STDOUT, cwd=str(REPO))
+            self.pid = self.popen.pid
+
+    def poll(self) -> int | None:
+        if self.proc is not None:
+            return self.proc.exitcode
+        return self.popen.poll()
+
+    def kill(self) -> None:
+        kill_tree(self.pid)
+        if self.proc is not None:
+            self.proc.join(5)
+        else:
+            self.popen.wait(5)
 
 
 def _write_error_record(gb: Gradebook, student: str, opts: Options, checks: list[dict], manual: list[dict],

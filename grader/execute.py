@@ -121,20 +121,26 @@ class CappedClient(NotebookClient):
         size = len(str(msg.get("content", "")))
         used = self._cell_chars.get(cell_index, 0)
         room = min(OUTPUT_CELL_LIMIT - used, OUTPUT_TOTAL_LIMIT - self._total_chars)
+        cut = False
         if msg.get("msg_type") == "stream" and size > room > 1000:
             text = msg["content"].get("text", "")
             msg = {**msg, "content": {**msg["content"], "text": text[:room - 1000]}}
-            size = len(str(msg["content"]))
-        if used + size > OUTPUT_CELL_LIMIT or self._total_chars + size > OUTPUT_TOTAL_LIMIT:
-            if cell_index not in self._truncated and msg.get("msg_type") != "error":
-                self._truncated.add(cell_index)
-                outs.append(nbformat.v4.new_output(
-                    "stream", name="stderr", text="\n[grader: further output of this cell was discarded]\n"))
-            if msg.get("msg_type") != "error":
-                return None
+            size, cut = len(str(msg["content"])), True
+        if size > room and msg.get("msg_type") != "error":
+            self._note_truncated(outs, cell_index)
+            return None
         self._cell_chars[cell_index] = used + size
         self._total_chars += size
-        return super().output(outs, msg, display_id, cell_index)
+        out = super().output(outs, msg, display_id, cell_index)
+        if cut:
+            self._note_truncated(outs, cell_index)
+        return out
+
+    def _note_truncated(self, outs: list, cell_index: int) -> None:
+        if cell_index not in self._truncated:
+            self._truncated.add(cell_index)
+            outs.append(nbformat.v4.new_output(
+                "stream", name="stderr", text="\n[grader: further output of this cell was discarded]\n"))
 
 
 def kernel_env(workdir: Path, data_dir: str | None, threads: int) -> dict[str, str]:

@@ -1,0 +1,127 @@
+"""The broken-submission corpus: realistic and hostile submissions of the tiny fixture assignment.
+
+Each builder takes the master notebook (a copy) and the folder of shared test paths and
+returns the bytes of the submitted file (and optionally its file name). Expectations live
+in ``test_corpus.py``.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+from nbformat.v4 import new_code_cell
+
+from kit.assignments import student_notebook
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "course"
+SOLUTIONS = FIXTURE / "solutions"
+CHECKS = FIXTURE / "checks"
+STUDENT_DATA = FIXTURE / "data" / "student"
+HIDDEN_DATA = FIXTURE / "data" / "hidden"
+SECRET = "HIDDEN-SECRET-5f2c"
+ASSIGNMENT = "t1_tiny"
+
+
+def master() -> nbformat.NotebookNode:
+    return nbformat.read(SOLUTIONS / f"{ASSIGNMENT}.ipynb", as_version=4)
+
+
+def _index(nb: nbformat.NotebookNode, grade_id: str) -> int:
+    for i, c in enumerate(nb.cells):
+        if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return i
+    raise KeyError(grade_id)
+
+
+def _set(nb: nbformat.NotebookNode, grade_id: str, source: str) -> nbformat.NotebookNode:
+    nb.cells[_index(nb, grade_id)].source = source
+    return nb
+
+
+def _insert_before(nb: nbformat.NotebookNode, grade_id: str, source: str) -> nbformat.NotebookNode:
+    nb.cells.insert(_index(nb, grade_id), new_code_cell(source))
+    return nb
+
+
+def _dump(nb: nbformat.NotebookNode) -> bytes:
+    return nbformat.writes(nb).encode()
+
+
+Builder = Callable[[Path], "bytes | tuple[bytes, str]"]
+
+
+def build_all(outside: Path) -> dict[str, bytes | tuple[bytes, str]]:
+    """Every corpus submission: ``name -> bytes`` (or ``(bytes, file name)``).
+
+    ``outside`` is a folder outside every sandbox that hostile notebooks try to write to.
+    """
+    m = master()
+    c = lambda: copy.deepcopy(m)  # noqa: E731
+    hidden_file = HIDDEN_DATA / "tiny" / "secret.txt"
+    good_square = m.cells[_index(m, "square")].source
+    corpus: dict[str, bytes | tuple[bytes, str]] = {
+        "reference": _dump(c()),
+        "stub": _dump(student_notebook(c())),
+        "syntax_error": _dump(_set(c(), "square", "def square(x)\n    return np.asarray(x) ** 2")),
+        "exception_in_cell": _dump(_insert_before(c(), "train", "raise ValueError('boom')")),
+        "infinite_loop": _dump(_insert_before(c(), "train", "while True:\n    pass")),
+        "memory_hog": _dump(_insert_before(c(), "train", "hog = b'x' * (3 << 30)")),
+        "sys_exit": _dump(_insert_before(c(), "train", "import sys\nsys.exit(1)")),
+        "os_exit": _dump(_insert_before(c(), "train", "import os\nos._exit(1)")),
+        "segfault": _dump(_insert_before(c(), "train", "import ctypes\nctypes.string_at(0)")),
+        "deleted_answer": _dump(_delete(c(), "mask")),
+        "duplicated_answer": _dump(_duplicate(c(), "square", "def square(x):\n    return x")),
+        "renamed_answer": _dump(_rename(c(), "mask", "mask_v2")),
+        "edited_locked": _dump(_set(_set(c(), "setup", "import numpy as np\nSHORT = 'hacked'"),
+                                    "check_basics", "pass")),
+        "invalid_json": b'{"cells": [ this is not json',
+        "empty_file": b"",
+        "other_assignment": _dump(nbformat.read(SOLUTIONS / "t2_other.ipynb", as_version=4)),
+        "huge_output": _dump(_insert_before(c(), "train", "for _ in range(50):\n    print('y' * 1_000_000)")),
+        "write_outside": _dump(_insert_before(c(), "train", f"open({str(outside / 'pwned.txt')!r}, 'w').write('x')")),
+        "read_hidden": _dump(_insert_before(
+            c(), "train", f"leak = open({str(hidden_file)!r}).read()\nPath('artifacts').mkdir(exist_ok=True)\n"
+                          "Path('artifacts/leak.txt').write_text(leak)")),
+        "network": _dump(_insert_before(c(), "train", "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=3)")),
+        "exit_on_import": _dump(_set(c(), "square", good_square + "\n\nimport os\nos._exit(3)")),
+        "segfault_in_answer": _dump(_set(c(), "square", "def square(x):\n    import ctypes\n    ctypes.string_at(0)")),
+        "slow_answer": _dump(_set(c(), "mask", "def make_mask(lengths, max_len):\n    while True:\n        pass")),
+        "renamed_file": (_dump(c()), "my_copy.ipynb"),
+        "magics": _dump(_set(c(), "square", "%matplotlib inline\n" + good_square)),
+    }
+    return corpus
+
+
+def _delete(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
+    del nb.cells[_index(nb, grade_id)]
+    return nb
+
+
+def _duplicate(nb: nbformat.NotebookNode, grade_id: str, first_source: str) -> nbformat.NotebookNode:
+    """A wrong copy of the answer cell first, the right one after (the last copy is graded)."""
+    i = _index(nb, grade_id)
+    wrong = copy.deepcopy(nb.cells[i])
+    wrong.source = first_source
+    wrong.id = "duplicate-copy"
+    nb.cells.insert(i, wrong)
+    return nb
+
+
+def _rename(nb: nbformat.NotebookNode, grade_id: str, new_id: str) -> nbformat.NotebookNode:
+    nb.cells[_index(nb, grade_id)].metadata["nbgrader"]["grade_id"] = new_id
+    return nb
+
+
+def write_class(root: Path, corpus: dict[str, bytes | tuple[bytes, str]], names: list[str] | None = None) -> Path:
+    """Lay the corpus out as ``root/<student>/t1_tiny/<file>``; returns ``root``."""
+    for name, item in corpus.items():
+        if names is not None and name not in names:
+            continue
+        data, fname = item if isinstance(item, tuple) else (item, f"{ASSIGNMENT}.ipynb")
+        folder = root / name / ASSIGNMENT
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / fname).write_bytes(data)
+    (root / "absent").mkdir(parents=True, exist_ok=True)  # a student without any submission
+    return root

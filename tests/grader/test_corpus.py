@@ -1,0 +1,108 @@
+"""Does every broken or hostile submission get a row with the right reason while the batch completes?"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import corpus
+from conftest import rows
+
+COLS = ["test_square_values", "test_square_dtype", "test_mask_values", "test_mask_dtype",
+        "test_result_saved", "test_runs_logged"]
+FULL = [2, 1, 2, 1, 2, 1]
+ANSWERS_ONLY = [2, 1, 2, 1, 0, 0]
+
+# student -> (status, reason fragments, scores per check column)
+EXPECTED = {
+    "reference": ("ok", [], FULL),
+    "stub": ("problems", ["not implemented: 4 check(s)", "NotImplementedError"], [0, 0, 0, 0, 0, 1]),
+    "syntax_error": ("problems", ["answer cell 'square' failed on import: SyntaxError"], [0, 0, 2, 1, 0, 1]),
+    "exception_in_cell": ("problems", ["errors in cell 6 ValueError"], FULL),
+    "infinite_loop": ("problems", ["errors in cell 6 CellTimeoutError"], FULL),
+    "memory_hog": ("memory", ["memory limit exceeded"], ANSWERS_ONLY),
+    "sys_exit": ("problems", ["errors in cell 6 SystemExit"], FULL),
+    "os_exit": ("kernel_died", ["the kernel died in cell 6 (exit status 1)"], ANSWERS_ONLY),
+    "segfault": ("kernel_died", ["the kernel died in cell 6 (killed by SIGSEGV, segmentation fault)"], ANSWERS_ONLY),
+    "deleted_answer": ("problems", ["answer cell 'mask' is missing"], [2, 1, 0, 0, 2, 1]),
+    "duplicated_answer": ("problems", ["answer cell 'square' appears 2 times"], FULL),
+    "renamed_answer": ("problems", ["answer cell 'mask' was not found by its id", "'mask_v2'"], FULL),
+    "edited_locked": ("problems", ["locked cell 'setup' was edited", "locked cell 'check_basics' was edited"], FULL),
+    "invalid_json": ("unreadable", ["not valid JSON"], [0] * 6),
+    "empty_file": ("unreadable", ["the notebook file is empty"], [0] * 6),
+    "other_assignment": ("wrong_notebook", ["none of the 2 answer cells", "looks like t2_other"], [0] * 6),
+    "huge_output": ("ok", [], FULL),
+    "write_outside": ("problems", ["errors in cell 6 PermissionError"], FULL),
+    "read_hidden": ("problems", ["errors in cell 6 PermissionError"], FULL),
+    "network": ("problems", ["errors in cell 6 OSError"], FULL),
+    "exit_on_import": ("kernel_died", ["importing this cell ended the grading process (exit status 3)",
+                                       "the kernel died in cell 3 (exit status 3)"], [0, 0, 2, 1, 0, 0]),
+    "segfault_in_answer": ("kernel_died", ["test_square_values: the check process ended (killed by SIGSEGV"],
+                           [0, 0, 2, 1, 0, 0]),
+    "slow_answer": ("problems", ["errors in cell 5 (check_basics) CellTimeoutError"], [2, 1, 0, 0, 2, 1]),
+    "renamed_file": ("problems", ["the notebook is named my_copy.ipynb"], FULL),
+    "magics": ("problems", ["IPython magics"], FULL),
+    "absent": ("no_submission", ["no folder t1_tiny/"], [0] * 6),
+}
+
+
+def record(out: Path, student: str) -> dict:
+    return json.loads((out / corpus.ASSIGNMENT / "cache" / "records" / f"{student}.json").read_text())
+
+
+def test_does_the_batch_complete_with_a_row_per_student(graded):
+    out, summary = graded
+    table = rows(out)
+    assert set(table) == set(EXPECTED)
+    assert summary["students"] == len(EXPECTED) and summary["graded"] == len(EXPECTED)
+    for r in table.values():
+        assert (r["max"], r["manual_max"], r["manual:written_mask"]) == ("9", "2", "pending")
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_is_each_submission_scored_with_the_right_reason(graded, student):
+    out, _ = graded
+    status, fragments, scores = EXPECTED[student]
+    row = rows(out)[student]
+    assert row["status"] == status, row["reason"]
+    for frag in fragments:
+        assert frag in row["reason"], (frag, row["reason"])
+    assert [float(row[c]) for c in COLS] == [float(s) for s in scores], row
+    assert float(row["total"]) == sum(scores)
+
+
+def test_are_the_check_outcomes_specific(graded):
+    out, _ = graded
+    outcome = lambda s, n: next(c["outcome"] for c in record(out, s)["checks"] if c["name"] == n)  # noqa: E731
+    assert outcome("stub", "test_square_values") == "not_implemented"
+    assert outcome("deleted_answer", "test_mask_values") == "missing"
+    assert outcome("slow_answer", "test_mask_values") == "timeout"
+    assert outcome("segfault_in_answer", "test_square_values") == "crashed"
+    assert outcome("reference", "test_result_saved") == "passed"
+    stub = record(out, "stub")
+    square = next(c for c in stub["checks"] if c["name"] == "test_square_values")
+    assert "answer cell 'square', line 4, in square" in square["output"]
+
+
+def test_does_hostile_code_stay_in_its_folder(graded, outside):
+    out, _ = graded
+    assert not (outside / "pwned.txt").exists()
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert corpus.SECRET.encode() not in path.read_bytes(), path
+
+
+def test_is_huge_output_truncated(graded):
+    out, _ = graded
+    executed = out / corpus.ASSIGNMENT / "executed" / "huge_output.ipynb"
+    assert executed.stat().st_size < 3_000_000
+    assert "further output of this cell was discarded" in executed.read_text()
+
+
+def test_is_the_sandbox_report_recorded(graded):
+    out, _ = graded
+    prot = record(out, "reference")["execution"]["protections"]
+    assert prot["applied"], prot
+    log = (out / corpus.ASSIGNMENT / "logs" / "reference.log").read_text()
+    assert "sandbox:" in log
