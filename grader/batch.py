@@ -299,7 +299,7 @@ def _run_workers(todo: list[str], job_for, slots: list[list[int] | None], opts: 
             bar.close()
 
 
-def _child_main(job: str, err: str) -> None:
+def _child_main(job: str, err: str, batch_pid: int) -> None:
     """Body of a worker process: output to its own file, die with the batch, grade one student."""
     fd = os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(fd, 1)
@@ -312,6 +312,19 @@ def _child_main(job: str, err: str) -> None:
             ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
         except Exception:  # noqa: BLE001
             pass
+    import threading
+
+    def orphan_watch() -> None:  # the fork server outlives a killed batch for a while
+        import psutil
+
+        while True:
+            time.sleep(0.25)
+            if not psutil.pid_exists(batch_pid):
+                for child in psutil.Process().children(recursive=True):
+                    kill_tree(child.pid)
+                os._exit(1)
+
+    threading.Thread(target=orphan_watch, daemon=True).start()
     from grader.worker import Job, grade_student
 
     grade_student(Job.load(job))
@@ -332,7 +345,8 @@ class _Child:
             if _Child._ctx is None:
                 _Child._ctx = mp.get_context("forkserver")
                 _Child._ctx.set_forkserver_preload(["grader.worker", "grader.batch"])
-            self.proc = _Child._ctx.Process(target=_child_main, args=(str(job), str(err)), daemon=False)
+            self.proc = _Child._ctx.Process(target=_child_main, args=(str(job), str(err), os.getpid()),
+                                            daemon=False)
             self.proc.start()
             self.pid = self.proc.pid
             self.popen = None

@@ -1,0 +1,256 @@
+"""Assignment 1: scoring saved models on the hidden clips, and the reference figures.
+
+The run checks and ``make reference`` share this module, so a threshold is always set
+from the same measurement it is compared with.
+
+* :func:`hidden_scores` -- micro-F1 of every saved model on the 300 hidden clips (takes
+  0-4), through the submission's own ``predict_digits`` (wav files to digits, so the
+  features are computed exactly as the student trained on them), scored with scikit-learn.
+* :func:`speaker_heldout` -- leave-one-speaker-out accuracy of a model family retrained on
+  five speakers of the student split (informational: unseen voices are much harder).
+* :func:`reference_figures` / the command line -- execute the master notebook (or take a
+  folder where it was executed) and write ``reference/a1_spoken_digits.json``::
+
+      python -m grader.checks.a1_spoken_digits.evaluate --out reference/a1_spoken_digits.json
+      python -m grader.checks.a1_spoken_digits.evaluate --executed DIR --out ...   # reuse a run
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterable
+
+import numpy as np
+
+__all__ = ["ASSIGNMENT", "MODEL_KINDS", "REFERENCE_JSON", "execute_master", "hidden_scores",
+           "load_model", "reference_figures", "speaker_heldout"]
+
+ASSIGNMENT = "a1_spoken_digits"
+REPO = Path(__file__).resolve().parents[3]
+REFERENCE_JSON = REPO / "reference" / f"{ASSIGNMENT}.json"
+# saved model name -> the ``kind`` argument of predict_digits
+MODEL_KINDS = {"raw_lstm": "raw", "raw_lstm_aug": "raw", "spectrogram_lstm": "spectrogram",
+               "spectrogram_lstm_aug": "spectrogram", "cnn": "cnn"}
+
+
+def load_model(artifacts_dir: str | os.PathLike, name: str) -> Any:
+    """Load ``artifacts_dir/<name>.keras`` for inference (no compile: custom metrics not needed).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the model file is missing (the message names the file and the notebook part that saves it).
+    ValueError
+        If ``name`` is not one of :data:`MODEL_KINDS`.
+    """
+    import keras
+
+    if name not in MODEL_KINDS:
+        raise ValueError(f"unknown model {name!r}; expected one of {sorted(MODEL_KINDS)}")
+    path = Path(artifacts_dir) / f"{name}.keras"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; the notebook saves it when it trains {name!r} "
+                                "(run the notebook to the end)")
+    return keras.models.load_model(path, compile=False)
+
+
+def hidden_scores(module: ModuleType, artifacts_dir: str | os.PathLike,
+                  names: Iterable[str] | None = None) -> dict[str, float]:
+    """Micro-F1 of saved models on the hidden split, through the module's ``predict_digits``.
+
+    Parameters
+    ----------
+    module : module
+        An answers module (student or reference) defining ``predict_digits(model, kind, paths)``.
+    artifacts_dir : path-like
+        Folder holding ``<name>.keras`` files (``artifacts/a1`` of an executed notebook).
+    names : iterable of str, optional
+        Which models (default: all of :data:`MODEL_KINDS`).
+
+    Returns
+    -------
+    dict
+        ``{name: micro-F1}`` on the 300 hidden clips (scikit-learn's ``f1_score``, micro).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a model file is missing. Errors of the module's own code propagate.
+    """
+    import source_data as sd
+    from sklearn.metrics import f1_score
+
+    hidden = sd.load_spoken_digits("hidden")
+    scores = {}
+    for name in (list(MODEL_KINDS) if names is None else list(names)):
+        model = load_model(artifacts_dir, name)
+        predicted = np.asarray(module.predict_digits(model, MODEL_KINDS[name], hidden.paths)).reshape(-1)
+        if predicted.shape != hidden.digits.shape:
+            raise ValueError(f"predict_digits returned {predicted.shape[0]} predictions for "
+                             f"{len(hidden.paths)} paths; expected one digit per path")
+        scores[name] = float(f1_score(hidden.digits, predicted, average="micro"))
+    return scores
+
+
+def speaker_heldout(module: ModuleType, *, epochs: int = 15, seed: int = 0) -> dict[str, Any]:
+    """Leave-one-speaker-out accuracy of the log-mel LSTM (student split, informational).
+
+    For each of the six speakers: seed, build ``module.build_spectrogram_lstm``, train it on the
+    other five speakers' clips (no augmentation, Adam 1e-3, batch 32) and score the held-out
+    speaker's clips with ``module.predict_digits``.
+
+    Parameters
+    ----------
+    module : module
+        An answers module (normally the reference).
+    epochs : int, keyword-only
+        Epochs per fold.
+    seed : int, keyword-only
+        Seed of every fold.
+
+    Returns
+    -------
+    dict
+        ``{"model", "epochs", "per_speaker": {speaker: micro-F1}, "mean", "seconds"}``.
+    """
+    import keras
+    import source_data as sd
+    from sklearn.metrics import f1_score
+
+    import kit
+
+    start = time.perf_counter()
+    per_speaker = {}
+    for speaker, train, test in sd.speaker_folds("student"):
+        kit.seed_everything(seed)
+        padded, mask = module.pad_and_mask(module.load_audio(train.paths), module.MAX_LEN)
+        log_mel, spec_mask = module.log_mel_spectrogram(padded), module.spectrogram_mask(mask)
+        model = module.build_spectrogram_lstm(log_mel.shape[1], log_mel.shape[2])
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+        model.fit([log_mel, spec_mask], train.digits, epochs=epochs, batch_size=32, verbose=0)
+        predicted = module.predict_digits(model, "spectrogram", test.paths)
+        per_speaker[speaker] = float(f1_score(test.digits, predicted, average="micro"))
+    return {"model": "spectrogram_lstm", "epochs": epochs, "per_speaker": per_speaker,
+            "mean": float(np.mean(list(per_speaker.values()))),
+            "seconds": round(time.perf_counter() - start, 1)}
+
+
+def execute_master(workdir: str | os.PathLike, *, timeout: float = 1200.0) -> dict[str, Any]:
+    """Execute ``solutions/a1_spoken_digits.ipynb`` in ``workdir`` with nbclient.
+
+    Returns
+    -------
+    dict
+        ``{"wall_seconds", "load_average_before", "load_average_after"}``.
+
+    Raises
+    ------
+    nbclient.exceptions.CellExecutionError
+        If a cell fails (the master must run clean).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    nb = nbformat.read(REPO / "solutions" / f"{ASSIGNMENT}.ipynb", as_version=4)
+    before = os.getloadavg()
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(workdir)}}).execute()
+    wall = time.perf_counter() - start
+    nbformat.write(nb, Path(workdir) / f"{ASSIGNMENT}.executed.ipynb")
+    return {"wall_seconds": round(wall, 1), "load_average_before": list(before),
+            "load_average_after": list(os.getloadavg())}
+
+
+def _reference_module() -> ModuleType:
+    from grader.answers import load_answers, write_answers
+    from grader.extract import build_answers
+    from grader.notebook import read_master
+
+    folder = Path(tempfile.mkdtemp(prefix="a1-reference-"))
+    path = folder / f"reference_{ASSIGNMENT}.py"
+    write_answers(build_answers(read_master(REPO / "solutions" / f"{ASSIGNMENT}.ipynb"), None,
+                                title=f"{ASSIGNMENT} reference"), path)
+    loaded = load_answers(path, f"reference_{ASSIGNMENT}")
+    if loaded.errors:
+        raise RuntimeError(f"the master's answer cells failed to import: {loaded.errors}")
+    return loaded.module
+
+
+def reference_figures(executed: str | os.PathLike | None = None, *, speakers: bool = True) -> dict[str, Any]:
+    """Measure the reference figures of assignment 1.
+
+    Parameters
+    ----------
+    executed : path-like, optional
+        A folder where the master notebook was executed (holding ``artifacts/a1``); None
+        executes it now in a temporary folder and records its wall time.
+    speakers : bool, keyword-only
+        Also run :func:`speaker_heldout` (about 2 minutes on 2 cores).
+
+    Returns
+    -------
+    dict
+        JSON-ready figures: hidden micro-F1 per model, the notebook's validation figures and
+        per-part seconds (from its ``metrics.json``), speaker-held-out accuracy, environment.
+    """
+    import keras
+    import librosa
+    import tensorflow as tf
+
+    module = _reference_module()
+    run: dict[str, Any] = {}
+    if executed is None:
+        executed = tempfile.mkdtemp(prefix="a1-executed-")
+        run = execute_master(executed)
+    artifacts = Path(executed) / "artifacts" / "a1"
+    metrics = json.loads((artifacts / "metrics.json").read_text())
+    figures: dict[str, Any] = {
+        "assignment": ASSIGNMENT,
+        "hidden_micro_f1": {k: round(v, 4) for k, v in hidden_scores(module, artifacts).items()},
+        "validation_micro_f1": {k: round(v, 4) for k, v in metrics["validation_micro_f1"].items()},
+        "seconds": metrics["seconds"],
+        "cpu_seconds": metrics.get("cpu_seconds"),
+        "load_average_at_end": metrics.get("load_average"),
+        "notebook_execution": run or None,
+        "environment": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                        "keras": keras.__version__, "librosa": librosa.__version__,
+                        "cpus": os.cpu_count(), "machine": platform.machine()},
+    }
+    if speakers:
+        figures["speaker_heldout"] = speaker_heldout(module)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.checks.a1_spoken_digits.evaluate",
+        description="Execute the A1 master notebook (or reuse an executed folder) and write its "
+                    "reference figures as JSON.")
+    parser.add_argument("--executed", type=Path, default=None,
+                        help="folder where solutions/a1_spoken_digits.ipynb was executed "
+                             "(holds artifacts/a1); default: execute it now in a temporary folder")
+    parser.add_argument("--out", type=Path, default=REFERENCE_JSON, help=f"default: {REFERENCE_JSON}")
+    parser.add_argument("--no-speakers", action="store_true", help="skip the leave-one-speaker-out run")
+    args = parser.parse_args(argv)
+    if args.executed is not None and not (args.executed / "artifacts" / "a1" / "metrics.json").is_file():
+        parser.error(f"--executed {args.executed}: no artifacts/a1/metrics.json there; pass the folder "
+                     "the notebook ran in (its working directory)")
+    figures = reference_figures(args.executed, speakers=not args.no_speakers)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(figures, indent=2))
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

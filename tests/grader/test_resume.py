@@ -1,0 +1,104 @@
+"""Is grading repeatable, resumable after kill -9, and is rescoring cheap?"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+from pathlib import Path
+
+import corpus
+from conftest import LIMITS, REPO, grade, rows
+
+SMALL = ["reference", "stub", "syntax_error", "os_exit", "deleted_answer", "segfault_in_answer"]
+
+
+def _records(out: Path) -> dict[str, int]:
+    folder = out / corpus.ASSIGNMENT / "cache" / "records"
+    return {p.stem: p.stat().st_mtime_ns for p in folder.glob("*.json")} if folder.is_dir() else {}
+
+
+def test_does_grading_twice_give_identical_grades(graded, tmp_path, outside):
+    """A fresh gradebook with 1 worker gives the rows of the 2-worker corpus run, byte for byte."""
+    subs = corpus.write_class(tmp_path / "submitted", corpus.build_all(outside), SMALL)
+    out = tmp_path / "gb"
+    grade(subs, out, workers=1)
+    again = rows(out)
+    first = rows(graded[0])
+    for student in [*SMALL, "absent"]:
+        assert again[student] == first[student]
+    # a second run on the same gradebook redoes nothing and rewrites the same table
+    before = (out / corpus.ASSIGNMENT / "grades.csv").read_bytes()
+    summary = grade(subs, out, workers=1)
+    assert summary["graded"] == 0 and summary["skipped"] == len(SMALL) + 1
+    assert (out / corpus.ASSIGNMENT / "grades.csv").read_bytes() == before
+
+
+def test_does_a_killed_batch_resume_without_redoing_work(tmp_path, outside):
+    subs = corpus.write_class(tmp_path / "submitted", corpus.build_all(outside), SMALL)
+    out = tmp_path / "gb"
+    cmd = [sys.executable, "-m", "grader", "grade", corpus.ASSIGNMENT, "--submissions", str(subs), "--out", str(out),
+           "--solutions", str(corpus.SOLUTIONS), "--checks", str(corpus.CHECKS), "--student-data",
+           str(corpus.STUDENT_DATA), "--data-dir", str(corpus.HIDDEN_DATA), "--workers", "1", "--no-progress", *LIMITS]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(_records(out)) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(2)  # a worker may finish its student in the instant after the kill; that work counts too
+    done = _records(out)
+    assert 2 <= len(done) < len(SMALL) + 1, done
+    orphans = [p.pid for p in psutil.process_iter(["cmdline", "ppid"])
+               if p.info["ppid"] == 1 and "grader.sandbox" in " ".join(p.info["cmdline"] or [])]
+    assert not orphans, "kernels or check processes outlived the killed batch"
+    summary = grade(subs, out, workers=1)
+    assert summary["graded"] == len(SMALL) + 1 - len(done)
+    after = _records(out)
+    assert all(after[s] == t for s, t in done.items()), "finished students were graded again"
+    assert set(rows(out)) == {*SMALL, "absent"}
+
+
+def test_does_changing_a_check_rerun_checks_on_cached_executions(tmp_path, outside):
+    checks = tmp_path / "checks"
+    shutil.copytree(corpus.CHECKS, checks)
+    subs = corpus.write_class(tmp_path / "submitted", corpus.build_all(outside), ["reference", "stub"])
+    out = tmp_path / "gb"
+    grade(subs, out, "--checks", str(checks), workers=1)
+    (checks / corpus.ASSIGNMENT / "test_extra.py").write_text(
+        "from grader.api import check\n\n\n@check(points=1, message='square(2) must be 4.')\n"
+        "def test_square_two(student):\n    assert student.square(2) == 4\n")
+    t0 = time.monotonic()
+    summary = grade(subs, out, "--checks", str(checks), workers=1)
+    assert summary["graded"] == 3
+    table = rows(out)
+    assert table["reference"]["test_square_two"] == "1" and table["reference"]["max"] == "10"
+    log = (out / corpus.ASSIGNMENT / "logs" / "reference.log").read_text()
+    assert "using the cached execution" in log and "executing the notebook" not in log
+    assert time.monotonic() - t0 < 120
+
+
+def test_does_rescore_reuse_executions_and_keep_grades(tmp_path, outside):
+    subs = corpus.write_class(tmp_path / "submitted", corpus.build_all(outside), ["reference", "os_exit"])
+    out = tmp_path / "gb"
+    grade(subs, out, workers=1)
+    before = (out / corpus.ASSIGNMENT / "grades.csv").read_bytes()
+    summary = grade(subs, out, "--rescore", workers=1)
+    assert summary["graded"] == 3
+    assert (out / corpus.ASSIGNMENT / "grades.csv").read_bytes() == before
+    for s in ("reference", "os_exit"):
+        log = (out / corpus.ASSIGNMENT / "logs" / f"{s}.log").read_text()
+        assert "using the cached execution" in log and "executing the notebook" not in log
+
+
+def test_does_rescore_without_a_cache_not_execute(tmp_path, outside):
+    subs = corpus.write_class(tmp_path / "submitted", corpus.build_all(outside), ["reference"])
+    out = tmp_path / "gb"
+    grade(subs, out, "--rescore", workers=1)
+    row = rows(out)["reference"]
+    assert (row["test_square_values"], row["test_result_saved"]) == ("2", "0")
+    assert "no cached execution" in row["reason"]
