@@ -125,6 +125,11 @@ def _student_data(opts: Options) -> str | None:
     return str(dest)
 
 
+def _kit_list_dirs() -> list[str]:
+    """The kit's package folders: a kernel may list them (imports need it), not read all below."""
+    return [str(REPO / pkg) for pkg in ("kit", "source_data") if (REPO / pkg).is_dir()]
+
+
 def _kit_read_paths() -> list[str]:
     """What a kernel may read of the kit: the packages' files, not their data caches."""
     out = []
@@ -217,14 +222,15 @@ def grade_assignment(opts: Options) -> dict:
         student_data = _student_data(opts) if todo and not opts.answers_only else (
             str(opts.student_data) if opts.student_data else None)
         others = {p.stem: str(p) for p in opts.solutions.glob("*.ipynb") if p.stem != a}
-        check_read = [*kit_read, str(REPO / "grader"), *([data_dir] if data_dir else [])]
+        check_read = [*_kit_list_dirs(), str(REPO / "grader"), *([data_dir] if data_dir else [])]
         jobs_dir = gb.dir("cache/jobs")
 
         def job_for(student: str, cpus: list[int] | None) -> Path:
             job = Job(student=student, assignment=a, submissions=str(opts.submissions.resolve()),
                       out=str(opts.out.resolve()), master=str(master_path), checks_file=str(checks_file),
                       checks_dir=str(opts.checks.resolve()), reference_module=str(ref), student_data=student_data,
-                      data_dir=data_dir, kernel_read=kit_read, check_read=check_read,
+                      data_dir=data_dir, kernel_read=kit_read, kernel_list=_kit_list_dirs(),
+                      check_read=check_read,
                       limits={**dataclasses.asdict(limits), "cpus": cpus}, check_timeout=opts.check_timeout,
                       checks_timeout=opts.checks_timeout, exec_version=exec_version,
                       grade_version=grade_version, answers_only=opts.answers_only, rescore=opts.rescore,

@@ -255,6 +255,11 @@ def run_checks(run: CheckRun, checks: list[dict], *, student_module: Path | None
         if wanted <= set(results):
             break
         why = dog.reason or stalled or _describe_exit(code)
+        bad = [e for e in evs if e.get("event") == "collect_error"]
+        if bad:
+            crashes.append(f"grader error: {bad[0]['nodeid']} could not be collected in the sandbox; see the log")
+            log.write("[checks] collection failed in the sandbox:\n" + "\n".join(e["log"] for e in bad) + "\n")
+            break
         if not imported:
             cells = [e["grade_id"] for e in evs if e.get("event") == "import_cell"]
             if cells and cells[-1] not in exclude:

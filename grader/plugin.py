@@ -51,6 +51,7 @@ def _recorder(config: pytest.Config) -> _Recorder | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _CONFIG["config"] = config
     path, fd = os.environ.get("GRADER_RESULTS"), os.environ.get("GRADER_RESULTS_FD")
     if fd:
         config._grader_recorder = _Recorder(fd=int(fd))  # type: ignore[attr-defined]
@@ -86,6 +87,18 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if gone:
         config.hook.pytest_deselected(items=gone)
         items[:] = keep
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    """A check file that cannot be collected is the instructor's problem: say so."""
+    if report.failed:
+        config = getattr(report, "config", None) or _CONFIG.get("config")
+        rec = _recorder(config) if config is not None else None
+        if rec is not None:
+            rec.write({"event": "collect_error", "nodeid": report.nodeid, "log": str(report.longrepr)[-4000:]})
+
+
+_CONFIG: dict[str, pytest.Config] = {}
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -151,7 +164,7 @@ def classify(item: pytest.Item, exc: BaseException, report: Any) -> dict[str, An
     """Outcome and student-facing output of a check that raised ``exc``."""
     spec = spec_of(item)
     message = spec.message if spec else item.name
-    full = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    full = _instructor_traceback(exc)
     if isinstance(exc, pytest.skip.Exception):
         return {"outcome": "not_run", "output": str(getattr(exc, "msg", "") or exc), "log": ""}
     student = _student_answers(item)
@@ -176,6 +189,14 @@ def classify(item: pytest.Item, exc: BaseException, report: Any) -> dict[str, An
     return {"outcome": "error", "check_error": True,
             "output": f"{message}\n({type(exc).__name__} while checking your answer: {_short(exc)})",
             "log": full}
+
+
+def _instructor_traceback(exc: BaseException) -> str:
+    """The full traceback without pytest's and pluggy's own frames (for the instructor's log)."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    keep = [f for f in tb if "/_pytest/" not in f.filename and "/pluggy/" not in f.filename]
+    return ("Traceback (most recent call last):\n" + "".join(traceback.format_list(keep))
+            + "".join(traceback.format_exception_only(type(exc), exc)))
 
 
 def _student_answers(item: pytest.Item) -> LoadedAnswers | None:

@@ -73,6 +73,9 @@ class Policy:
         Its working folder: the only place it may write (besides ``write`` and /dev/shm).
     read : list of str
         Extra folders or files it may read (system folders and the Python installation are added).
+    list_dirs : list of str
+        Folders it may list (not read): e.g. a package folder whose files are allowed one by one,
+        so that Python's import system can find them while a data cache inside stays unreadable.
     write : list of str
         Extra folders it may write.
     deny : list of str
@@ -96,6 +99,7 @@ class Policy:
 
     workdir: str
     read: list[str] = dataclasses.field(default_factory=list)
+    list_dirs: list[str] = dataclasses.field(default_factory=list)
     write: list[str] = dataclasses.field(default_factory=list)
     deny: list[str] = dataclasses.field(default_factory=list)
     network: bool = False
@@ -177,6 +181,7 @@ def _landlock(policy: Policy, abi: int, *, deny_tcp: bool) -> list[str]:
     read = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR | (_FS_IOCTL_DEV if abi >= 5 else 0)
     full = fs
     rules = [(p, read) for p in _read_paths(policy)]
+    rules += [(p, _FS_READ_DIR) for p in policy.list_dirs]
     rules += [(p, full) for p in [policy.workdir, *policy.write, "/dev/shm"]]
     rules += [(p, read | _FS_WRITE_FILE | (_FS_TRUNCATE if abi >= 3 else 0))
               for p in ("/dev/null", "/dev/zero", "/dev/full", "/dev/tty")]

@@ -51,6 +51,7 @@ class Job:
     student_data: str | None
     data_dir: str | None
     kernel_read: list[str]
+    kernel_list: list[str]
     check_read: list[str]
     limits: dict
     check_timeout: float
@@ -210,7 +211,8 @@ def _execution(job: Job, gb: Gradebook, sha: str, master: Any, nb: Any, tmp: Pat
     work.mkdir()
     prepare_workdir(work)
     limits = Limits(**{k: (tuple(v) if k == "cpus" and v else v) for k, v in job.limits.items()})
-    policy = Policy(workdir=str(work), read=[*job.kernel_read, *( [job.student_data] if job.student_data else [])],
+    policy = Policy(workdir=str(work), read=[*job.kernel_read, *([job.student_data] if job.student_data else [])],
+                    list_dirs=job.kernel_list,
                     deny=[p for p in (job.data_dir, job.checks_dir, str(Path(job.master).parent), job.out) if p],
                     threads=limits.threads, cpus=list(limits.cpus) if limits.cpus else None,
                     address_space=4 * limits.memory + (4 << 30))
@@ -265,6 +267,8 @@ def _status(record: dict) -> tuple[str, str]:
     reason = "; ".join(reasons)
     if len(reason) > REASON_LIMIT:
         reason = reason[:REASON_LIMIT] + "…"
+    if any(c.startswith("grader error") for c in record.get("crashes", [])):
+        return "grader_error", reason
     if ex.get("status") in ("memory", "timeout", "kernel_died", "cell_stuck", "disk", "start_failed"):
         return ex["status"], reason
     return "problems" if reasons else "ok", reason

@@ -90,6 +90,8 @@ def build_all(outside: Path) -> dict[str, bytes | tuple[bytes, str]]:
         "slow_answer": _dump(_set(c(), "mask", "def make_mask(lengths, max_len):\n    while True:\n        pass")),
         "renamed_file": (_dump(c()), "my_copy.ipynb"),
         "magics": _dump(_set(c(), "square", "%matplotlib inline\n" + good_square)),
+        "uses_the_kit": _dump(_insert_before(c(), "train", "import kit.seed\nimport source_data\n"
+                                                            "from kit import seed_everything")),
     }
     return corpus
 

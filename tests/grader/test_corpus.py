@@ -43,6 +43,7 @@ EXPECTED = {
     "slow_answer": ("problems", ["errors in cell 5 (check_basics) CellTimeoutError"], [2, 1, 0, 0, 2, 1]),
     "renamed_file": ("problems", ["the notebook is named my_copy.ipynb"], FULL),
     "magics": ("problems", ["IPython magics"], FULL),
+    "uses_the_kit": ("ok", [], FULL),
     "absent": ("no_submission", ["no folder t1_tiny/"], [0] * 6),
 }
 

@@ -1,0 +1,79 @@
+"""Assignment 1, part 6: augment_clip and augment_dataset."""
+from __future__ import annotations
+
+import numpy as np
+
+from grader.api import CheckFailed, check
+from grader.checks.a1_spoken_digits import _support as s
+
+RATES = (0.7, 1.0, 1.3)
+SEMITONE = 2 ** (1 / 12)
+
+
+def _versions(student, signal):
+    out = student.augment_clip(signal, sr=s.SR)
+    if not isinstance(out, (list, tuple)):
+        raise CheckFailed(f"augment_clip returned {type(out).__name__}; expected a list of 9 arrays")
+    return [np.asarray(v) for v in out]
+
+
+@check(points=2, message="augment_clip must return 9 float32 1-D signals (3 stretch rates x 3 pitch shifts), "
+                         "the original clip first and unchanged.")
+def test_augment_clip_nine_versions_original_first(student, rng):
+    (signal,) = s.random_signals(rng, [int(rng.integers(2500, 4000))])
+    versions = _versions(student, signal)
+    if len(versions) != 9:
+        raise CheckFailed(f"got {len(versions)} versions")
+    if not all(v.ndim == 1 and v.dtype == np.float32 for v in versions):
+        raise CheckFailed(f"got {sorted({f'{v.dtype} {v.ndim}-D' for v in versions})}")
+    np.testing.assert_array_equal(versions[0], signal)
+
+
+@check(points=2, message="augment_clip's time-stretched versions must be about len / rate long "
+                         "(3 versions per rate 0.7, 1.0, 1.3; a pitch shift keeps the length).")
+def test_augment_clip_stretched_lengths(student, rng):
+    n = int(rng.integers(3000, 4500))
+    (signal,) = s.random_signals(rng, [n])
+    lengths = np.sort([len(v) for v in _versions(student, signal)])
+    expected = np.sort([n / rate for rate in RATES for _ in range(3)])
+    if lengths.shape != expected.shape or np.any(np.abs(lengths - expected) > 0.02 * expected):
+        raise CheckFailed(f"lengths {lengths.tolist()} for a clip of {n} samples")
+
+
+@check(points=2, message="augment_clip must shift the pitch by -1, 0 and +1 semitone at every stretch rate "
+                         "(checked on a pure tone), and time stretching must keep the pitch.")
+def test_augment_clip_moves_pitch_by_a_semitone(student, rng):
+    freq = float(rng.uniform(400, 700))
+    n = 6000
+    versions = _versions(student, s.tone(freq, n))
+    groups: dict[float, list[float]] = {}
+    for v in versions:
+        rate = min(RATES, key=lambda r: abs(len(v) - n / r))
+        core = v[len(v) // 8: -len(v) // 8]          # leave out the edges
+        groups.setdefault(rate, []).append(s.peak_frequency(core))
+    for rate in RATES:
+        peaks = np.sort(groups.get(rate, []))
+        expected = freq * SEMITONE ** np.array([-1, 0, 1])
+        if peaks.shape != (3,) or np.any(np.abs(peaks / expected - 1) > 0.01):
+            raise CheckFailed(f"at stretch rate {rate}: peak frequencies {np.round(peaks, 1).tolist()} Hz for a "
+                              f"{freq:.1f} Hz tone, expected {np.round(expected, 1).tolist()} Hz")
+
+
+@check(points=2, message="augment_dataset must return 9 signals per clip, clip by clip (clip i's nine versions "
+                         "at positions 9i to 9i+8, original first), and the labels repeated in step "
+                         "(np.repeat(labels, 9)).")
+def test_augment_dataset_labels_in_step(student, rng):
+    lengths = rng.integers(1500, 3500, 4)
+    signals = s.random_signals(rng, lengths)
+    labels = rng.permutation(10)[:4]
+    with s.joblib_threads():
+        augmented, augmented_labels = student.augment_dataset(signals, labels, sr=s.SR)
+    augmented_labels = np.asarray(augmented_labels)
+    if len(augmented) != 36 or augmented_labels.shape != (36,):
+        raise CheckFailed(f"got {len(augmented)} signals and labels of shape {augmented_labels.shape} for 4 clips")
+    np.testing.assert_array_equal(augmented_labels, np.repeat(labels, 9))
+    for i, signal in enumerate(signals):
+        np.testing.assert_array_equal(np.asarray(augmented[9 * i]), signal)
+        block = sorted(len(v) for v in augmented[9 * i: 9 * i + 9])
+        expected = sorted(lengths[i] / rate for rate in RATES for _ in range(3))
+        assert np.all(np.abs(np.array(block) - expected) <= 0.02 * np.array(expected))

@@ -1,0 +1,65 @@
+"""Assignment 1, part 5: log_mel_spectrogram and spectrogram_mask."""
+from __future__ import annotations
+
+import numpy as np
+
+from grader.api import CheckFailed, check
+from grader.checks.a1_spoken_digits import _support as s
+
+
+def _batch(reference, rng, lengths, max_len):
+    padded, mask = reference.pad_and_mask(s.random_signals(rng, lengths), max_len)
+    return padded, mask
+
+
+@check(points=2, message="log_mel_spectrogram must return float32 of shape (N, time, n_mels), time-major, with "
+                         "1 + max_len // HOP_LENGTH centred frames (librosa's default), for the n_mels asked.")
+def test_log_mel_shape_time_major(student, reference, rng):
+    for max_len, n_mels in ((3200, 40), (6400, 64)):
+        padded, _ = _batch(reference, rng, rng.integers(500, max_len, 3), max_len)
+        spec = np.asarray(student.log_mel_spectrogram(padded, sr=s.SR, n_mels=n_mels))
+        expected = (3, 1 + max_len // reference.HOP_LENGTH, n_mels)
+        if spec.shape != expected:
+            raise CheckFailed(f"got shape {spec.shape} for 3 clips of {max_len} samples and n_mels={n_mels}; "
+                              f"expected {expected}")
+        if spec.dtype != np.float32:
+            raise CheckFailed(f"got dtype {spec.dtype}")
+
+
+@check(points=2, message="log_mel_spectrogram must follow the recipe of the notebook: power mel spectrogram "
+                         "(n_fft=N_FFT, hop_length=HOP_LENGTH), dB relative to each clip's maximum, floor "
+                         "-80 dB, time-major; its values differ from the reference's.")
+def test_log_mel_close_to_reference(student, reference, rng):
+    padded, _ = _batch(reference, rng, rng.integers(300, 6400, 5), 6400)
+    padded[0] = s.tone(700.0, 6400, start=3000)                  # silent first half, then a tone
+    spec = np.asarray(student.log_mel_spectrogram(padded))
+    expected = reference.log_mel_spectrogram(padded)
+    if spec.shape != expected.shape:
+        raise CheckFailed(f"got shape {spec.shape}, expected {expected.shape}")
+    np.testing.assert_allclose(spec, expected, atol=0.05)
+
+
+@check(points=1, message="log_mel_spectrogram must measure each clip against its own maximum: a clip's values "
+                         "must not change with its loudness or with the other clips in the batch.")
+def test_log_mel_relative_to_each_clip(student, reference, rng):
+    padded, _ = _batch(reference, rng, [4000, 2500], 6400)
+    loud_and_quiet = np.stack([padded[0], 0.01 * padded[1]])
+    alone = np.asarray(student.log_mel_spectrogram(padded[1:2]))
+    together = np.asarray(student.log_mel_spectrogram(loud_and_quiet))
+    np.testing.assert_allclose(together[1], alone[0], atol=0.05)
+    assert abs(float(together[1].max())) < 0.05 and abs(float(together[0].max())) < 0.05
+
+
+@check(points=2, message="spectrogram_mask must return bool (N, 1 + max_len // hop_length), True for the frames "
+                         "whose centre sample t * hop_length is a real sample of the clip.")
+def test_spectrogram_mask(student, reference, rng):
+    hop = reference.HOP_LENGTH
+    lengths = np.concatenate([rng.integers(1, 6400, 6), [1, hop, hop + 1, 6400]])
+    _, mask = _batch(reference, rng, lengths, 6400)
+    got = np.asarray(student.spectrogram_mask(mask, hop_length=hop))
+    expected = reference.spectrogram_mask(mask, hop_length=hop)
+    if got.dtype != bool:
+        raise CheckFailed(f"got dtype {got.dtype}")
+    if got.shape != expected.shape:
+        raise CheckFailed(f"got shape {got.shape}, expected {expected.shape}")
+    np.testing.assert_array_equal(got, expected)

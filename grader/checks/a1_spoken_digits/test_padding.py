@@ -1,0 +1,124 @@
+"""Assignment 1, parts 0-2: load_audio, pad_and_mask, frame_signals."""
+from __future__ import annotations
+
+import numpy as np
+
+from grader.api import CheckFailed, check
+from grader.checks.a1_spoken_digits import _support as s
+
+
+def _pad(student, signals, max_len):
+    padded, mask = student.pad_and_mask(signals, max_len)
+    return np.asarray(padded), np.asarray(mask)
+
+
+@check(points=1, message="load_audio must return a list of 1-D float32 arrays, one per file, at the file's "
+                         "native 8 kHz sampling rate (no resampling), mono.")
+def test_load_audio_native_rate_mono_float32(student, rng, tmp_path):
+    signals = s.random_signals(rng, [1234, 4000, 77])
+    paths = s.write_wavs(tmp_path, signals)
+    loaded = student.load_audio(paths)
+    if not isinstance(loaded, list) or len(loaded) != 3:
+        raise CheckFailed(f"got {type(loaded).__name__} of length {len(loaded) if hasattr(loaded, '__len__') else '?'}")
+    for y, expected in zip(loaded, signals):
+        y = np.asarray(y)
+        if y.dtype != np.float32 or y.ndim != 1:
+            raise CheckFailed(f"got dtype {y.dtype} and shape {y.shape}")
+        if y.shape != expected.shape:
+            raise CheckFailed(f"a clip of {len(expected)} samples at 8 kHz came back with {len(y)} samples")
+        np.testing.assert_allclose(y, expected, atol=1 / 2**14)
+    import soundfile
+
+    stereo = tmp_path / "stereo.wav"
+    soundfile.write(stereo, np.stack([signals[1], signals[1]], axis=1), s.SR, subtype="PCM_16")
+    (y,) = student.load_audio([stereo])
+    assert np.asarray(y).ndim == 1
+
+
+@check(points=1, message="pad_and_mask must return (padded, mask): padded float32 of shape (N, max_len) and "
+                         "mask bool of the same shape.")
+def test_pad_shapes_and_dtypes(student, rng):
+    lengths = rng.integers(50, 900, 7)
+    signals = [x.astype(np.float64) for x in s.random_signals(rng, lengths)]   # float64 in, float32 out
+    padded, mask = _pad(student, signals, 600)
+    if padded.shape != (7, 600) or mask.shape != (7, 600):
+        raise CheckFailed(f"got shapes {padded.shape} and {mask.shape} for 7 clips and max_len=600")
+    if padded.dtype != np.float32:
+        raise CheckFailed(f"padded has dtype {padded.dtype}")
+    if mask.dtype != bool:
+        raise CheckFailed(f"the mask has dtype {mask.dtype}; use bool (True = real sample)")
+
+
+@check(points=2, message="pad_and_mask must copy each clip's samples unchanged to the start of its row, with "
+                         "the mask True exactly there.")
+def test_pad_keeps_values_at_the_start(student, reference, rng):
+    lengths = rng.integers(1, 500, 9)
+    signals = s.random_signals(rng, lengths)
+    padded, mask = _pad(student, signals, 500)
+    ref_padded, ref_mask = _pad(reference, signals, 500)
+    for i, n in enumerate(lengths):
+        np.testing.assert_array_equal(padded[i, :n], signals[i])
+    np.testing.assert_array_equal(mask.astype(bool), ref_mask)
+    np.testing.assert_allclose(padded, ref_padded, atol=0)
+
+
+@check(points=1, message="pad_and_mask must put zeros after a clip's end, with the mask False there.")
+def test_pad_zeros_after_end(student, rng):
+    lengths = rng.integers(10, 300, 5)
+    signals = [x + 0.5 for x in s.random_signals(rng, lengths)]     # no zeros inside the clips
+    padded, mask = _pad(student, signals, 400)
+    for i, n in enumerate(lengths):
+        assert np.all(padded[i, n:] == 0)
+        assert not mask[i, n:].any()
+        assert mask[i, :n].all()
+
+
+@check(points=1, message="pad_and_mask must truncate a clip longer than max_len to its first max_len samples "
+                         "(mask all True).")
+def test_pad_truncates_long_clips(student, rng):
+    long = s.random_signals(rng, [1000])[0]
+    padded, mask = _pad(student, [long, long[:10]], 256)
+    np.testing.assert_array_equal(padded[0], long[:256])
+    assert mask[0].all()
+
+
+@check(points=1, message="pad_and_mask must handle a clip exactly max_len long (kept whole, mask all True) "
+                         "and a very short clip (1 sample).")
+def test_pad_exact_length_and_very_short_clip(student, rng):
+    exact, short = s.random_signals(rng, [320, 1])
+    padded, mask = _pad(student, [exact, short], 320)
+    np.testing.assert_array_equal(padded[0], exact)
+    assert mask[0].all()
+    assert padded[1, 0] == short[0] and np.all(padded[1, 1:] == 0)
+    np.testing.assert_array_equal(mask[1], np.arange(320) < 1)
+
+
+@check(points=2, message="frame_signals must cut (N, max_len) into (N, max_len // frame_len, frame_len) "
+                         "float32 frames in order, frame t = samples t*frame_len to (t+1)*frame_len.")
+def test_frame_signals_frames(student, reference, rng):
+    lengths = rng.integers(1, 480, 6)
+    padded, mask = reference.pad_and_mask(s.random_signals(rng, lengths), 480)
+    for frame_len in (16, 60):
+        frames, _ = student.frame_signals(padded, mask, frame_len)
+        frames = np.asarray(frames)
+        if frames.shape != (6, 480 // frame_len, frame_len):
+            raise CheckFailed(f"got shape {frames.shape} for 6 clips of 480 samples and frame_len={frame_len}")
+        if frames.dtype != np.float32:
+            raise CheckFailed(f"frames have dtype {frames.dtype}")
+        np.testing.assert_array_equal(frames, padded.reshape(6, -1, frame_len))
+
+
+@check(points=2, message="frame_signals' frame mask must be bool (N, n_frames) and True exactly for the frames "
+                         "that hold at least one real sample (consistent with the sample mask).")
+def test_frame_mask_consistent_with_sample_mask(student, reference, rng):
+    frame_len = 40
+    lengths = np.concatenate([rng.integers(2, 400, 5), [40, 41, 39, 1, 400]])   # frame edges included
+    padded, mask = reference.pad_and_mask(s.random_signals(rng, lengths), 400)
+    _, frame_mask = student.frame_signals(padded, mask, frame_len)
+    frame_mask = np.asarray(frame_mask)
+    if frame_mask.dtype != bool:
+        raise CheckFailed(f"the frame mask has dtype {frame_mask.dtype}")
+    expected = mask.reshape(len(lengths), -1, frame_len).any(axis=-1)
+    if frame_mask.shape != expected.shape:
+        raise CheckFailed(f"got shape {frame_mask.shape}, expected (N, max_len // frame_len)")
+    np.testing.assert_array_equal(frame_mask, expected)

@@ -1,0 +1,207 @@
+"""Are the hidden checks valid? Mistakes lose points exactly where meant; right work scores full marks.
+
+Generic runner over the libraries written beside this file, one pair per assignment:
+
+``<short>_mistakes.py``
+    ``MISTAKES = [(mistake_id, grade_id, replacement_cell_source, expected_failing_check_names), ...]``:
+    the master with the answer cell ``grade_id`` replaced must lose points on exactly the
+    checks named (test function names; a parametrised check matches by its base name) and
+    keep every other answer check.
+``<short>_alternatives.py``
+    ``ALTERNATIVES = [(alt_id, grade_id, replacement_cell_source), ...]``: must score full marks.
+
+Every case becomes a submission graded in one answers-only batch per assignment (the engine
+itself, with two workers). Built in: the reference must pass every answer check and the
+generated stub must score 0 with every answer check reported "not implemented" (or
+"missing") and no grader error. A library file that does not exist yet is skipped with a
+reason. The slow tests execute the reference notebooks for real and require full marks on
+the run checks too. The catch rate and false failures are written to
+``bench/validity.json``.
+"""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.batch import Options, grade_assignment
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ASSIGNMENTS = {"a1": "a1_spoken_digits", "a2": "a2_text_generation"}
+
+
+def _library(short: str, kind: str) -> list[tuple] | None:
+    path = HERE / f"{short}_{kind}.py"
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location(f"validity_{short}_{kind}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    name = kind.upper()
+    value = getattr(mod, name, None)
+    if value is None:
+        raise AssertionError(f"{path.name} must define {name} = [...] (a list of tuples)")
+    return list(value)
+
+
+def _cases() -> list[pytest.param]:
+    out = []
+    for short, assignment in ASSIGNMENTS.items():
+        for kind in ("mistakes", "alternatives"):
+            lib = _library(short, kind)
+            if lib is None:
+                out.append(pytest.param(assignment, kind, None, id=f"{short}-{kind}-missing",
+                                        marks=pytest.mark.skip(reason=f"tests/validity/{short}_{kind}.py does not exist yet")))
+                continue
+            for case in lib:
+                out.append(pytest.param(assignment, kind, case, id=f"{short}-{kind[:-1]}-{case[0]}"))
+        out.append(pytest.param(assignment, "builtin", ("reference",), id=f"{short}-reference"))
+        out.append(pytest.param(assignment, "builtin", ("stub",), id=f"{short}-stub"))
+    return out
+
+
+def _ready(assignment: str) -> str | None:
+    if not (REPO / "solutions" / f"{assignment}.ipynb").is_file():
+        return f"solutions/{assignment}.ipynb does not exist yet"
+    if not any((REPO / "grader" / "checks" / assignment).glob("test_*.py")):
+        return f"grader/checks/{assignment}/ has no checks yet"
+    return None
+
+
+def _set_cell(nb: nbformat.NotebookNode, grade_id: str, source: str) -> nbformat.NotebookNode:
+    for c in nb.cells:
+        if (c.get("metadata", {}).get("nbgrader") or {}).get("grade_id") == grade_id:
+            if not c.metadata["nbgrader"].get("solution"):
+                raise AssertionError(f"cell {grade_id!r} is not an answer cell; a case must replace an answer cell")
+            c.source = source
+            return nb
+    raise AssertionError(f"no cell with grade_id {grade_id!r} in the master; check the library entry")
+
+
+def build_cases(master: nbformat.NotebookNode, mistakes: list[tuple] | None,
+                alternatives: list[tuple] | None) -> dict[str, nbformat.NotebookNode]:
+    """``case id -> submission``: the reference, the stub and one notebook per library entry."""
+    from kit.assignments import student_notebook
+
+    cases = {"reference": copy.deepcopy(master), "stub": student_notebook(copy.deepcopy(master))}
+    for kind, lib in (("mistake", mistakes), ("alternative", alternatives)):
+        for case in lib or []:
+            cases[f"{kind}-{case[0]}"] = _set_cell(copy.deepcopy(master), case[1], case[2])
+    return cases
+
+
+def grade_cases(assignment: str, cases: dict[str, nbformat.NotebookNode], tmp: Path, **options) -> dict[str, dict]:
+    """Grade ``cases`` answers-only in one batch (2 workers); ``case id -> record``."""
+    subs = tmp / "submitted"
+    for name, nb in cases.items():
+        folder = subs / name / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{assignment}.ipynb")
+    out = tmp / "gradebook"
+    grade_assignment(Options(assignment=assignment, submissions=subs, out=out, workers=2,
+                             answers_only=True, progress=False, **options))
+    return {p.stem: json.loads(p.read_text()) for p in (out / assignment / "cache" / "records").glob("*.json")}
+
+
+def judge(kind: str, case: tuple, record: dict) -> list[str]:
+    """What is wrong with how ``record`` scored ``case`` (empty: as intended).
+
+    ``kind`` is ``"reference"``, ``"stub"``, ``"mistake"`` or ``"alternative"``.
+    """
+    if record["status"] == "grader_error":
+        return [f"grader error: {record['reason']}"]
+    checks = [c for c in record["checks"] if not c["run"]]
+    lost = {c["name"] for c in checks if c["score"] < c["max_score"]}
+    if kind in ("reference", "alternative"):
+        return [f"{c['name']} failed: {c['output']}" for c in checks if c["name"] in lost]
+    if kind == "stub":
+        return [f"{c['name']} scored {c['score']} ({c['outcome']}) on the stub" for c in checks
+                if c["score"] > 0 or c["outcome"] not in ("not_implemented", "missing")]
+    expected = set(case[3])
+    known = {c["name"] for c in checks} | {_base(c["name"]) for c in checks}
+    problems = [f"expected check {n!r} does not exist" for n in sorted(expected - known)]
+    matched = {n for n in lost if n in expected or _base(n) in expected}
+    caught = {n if n in expected else _base(n) for n in matched}
+    problems += [f"not caught by {n}" for n in sorted(expected - caught - (expected - known))]
+    problems += [f"also lost points on {n}" for n in sorted(lost - matched)]
+    return problems
+
+
+def _base(name: str) -> str:
+    return name.split("[", 1)[0]
+
+
+@pytest.fixture(scope="session")
+def graded_cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict]]:
+    """``assignment -> case id -> record``: every case of every ready assignment, graded once."""
+    results: dict[str, dict[str, dict]] = {}
+    for short, assignment in ASSIGNMENTS.items():
+        if _ready(assignment):
+            continue
+        master = nbformat.read(REPO / "solutions" / f"{assignment}.ipynb", as_version=4)
+        cases = build_cases(master, _library(short, "mistakes"), _library(short, "alternatives"))
+        results[assignment] = grade_cases(assignment, cases, tmp_path_factory.mktemp(f"validity-{short}"))
+    return results
+
+
+_SUMMARY: dict[str, dict] = {}
+
+
+@pytest.mark.parametrize(("assignment", "kind", "case"), _cases())
+def test_does_each_case_score_as_intended(graded_cases, assignment, kind, case):
+    why = _ready(assignment)
+    if why:
+        pytest.skip(why)
+    if kind == "builtin":
+        kind, key = case[0], case[0]
+    else:
+        kind, key = kind[:-1], f"{kind[:-1]}-{case[0]}"
+    problems = judge(kind, case, graded_cases[assignment][key])
+    s = _SUMMARY.setdefault(assignment, {"mistakes": 0, "caught": 0, "missed": [], "alternatives": 0,
+                                         "false_failures": []})
+    if kind == "mistake":
+        s["mistakes"] += 1
+        s["caught"] += not problems
+        s["missed"] += [f"{case[0]}: {p}" for p in problems]
+    elif kind == "alternative":
+        s["alternatives"] += 1
+        s["false_failures"] += [f"{case[0]}: {p}" for p in problems]
+    _write_summary()
+    assert not problems, problems
+
+
+def _write_summary() -> None:
+    path = REPO / "bench" / "validity.json"
+    path.parent.mkdir(exist_ok=True)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        doc = {}
+    for a, s in _SUMMARY.items():
+        doc[a] = {**s, "catch_rate": s["caught"] / s["mistakes"] if s["mistakes"] else None,
+                  "false_failure_count": len(s["false_failures"])}
+    path.write_text(json.dumps(doc, indent=1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", list(ASSIGNMENTS.values()))
+def test_does_the_executed_reference_score_full_marks(tmp_path, assignment):
+    """The reference notebook, executed for real by the engine, passes every check (run checks too)."""
+    why = _ready(assignment)
+    if why:
+        pytest.skip(why)
+    subs = tmp_path / "submitted" / "reference" / assignment
+    subs.mkdir(parents=True)
+    (subs / f"{assignment}.ipynb").write_bytes((REPO / "solutions" / f"{assignment}.ipynb").read_bytes())
+    out = tmp_path / "gb"
+    grade_assignment(Options(assignment=assignment, submissions=tmp_path / "submitted", out=out, workers=1,
+                             progress=False))
+    rec = json.loads((out / assignment / "cache" / "records" / "reference.json").read_text())
+    failed = {c["name"]: c["output"] for c in rec["checks"] if c["score"] < c["max_score"]}
+    assert not failed, failed
+    assert rec["status"] == "ok", rec["reason"]
