@@ -1,0 +1,122 @@
+"""``python -m grader.bench``: what grading costs compared with just running the notebooks.
+
+Measured on the demo class (or ``--submissions``), for every assignment that has a master
+and checks:
+
+* ``plain_seconds`` — executing every submitted notebook with plain nbclient, one after the
+  other (fresh kernel each, errors allowed, the same per-cell timeout), nothing else;
+* ``serial_seconds`` / ``parallel_seconds`` — ``python -m grader grade`` into a fresh
+  gradebook with 1 and with 2 workers (everything: extraction, sandboxed execution, checks,
+  outputs); their ratios to ``plain_seconds`` (goal: serial <= 1.05);
+* ``rescore_seconds_per_student`` — ``--rescore`` on the serial gradebook.
+
+Results are merged into ``--out`` (default ``bench/results.json``) under ``"grading"``; other
+keys in that file (the reference notebooks' timings and figures written by other tools) are
+kept. ``--only plain,serial,parallel,rescore`` picks measurements.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from grader.batch import Options, grade_assignment
+from grader.context import REPO
+
+__all__ = ["bench_assignment", "main", "plain_execution"]
+
+
+def plain_execution(notebooks: list[Path], *, cell_timeout: float = 600) -> dict:
+    """Execute each notebook with plain nbclient in a temporary folder; seconds in all and per file."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    per = {}
+    t0 = time.monotonic()
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        with tempfile.TemporaryDirectory(prefix="bench-plain-") as tmp:
+            t = time.monotonic()
+            try:
+                NotebookClient(nb, timeout=int(cell_timeout), allow_errors=True, kernel_name="python3",
+                               resources={"metadata": {"path": tmp}}).execute()
+            except Exception as e:  # noqa: BLE001 - a dying kernel ends plain execution too
+                print(f"  plain execution of {path} stopped: {type(e).__name__}", file=sys.stderr)
+            per[str(path.relative_to(path.parents[2]))] = round(time.monotonic() - t, 2)
+    return {"seconds": round(time.monotonic() - t0, 2), "per_notebook": per}
+
+
+def bench_assignment(assignment: str, submissions: Path, *, only: set[str], workdir: Path,
+                     options: dict) -> dict:
+    """All measurements of one assignment (see the module docstring)."""
+    notebooks = sorted(submissions.glob(f"*/{assignment}/*.ipynb"))
+    students = len({p.parts[-3] for p in notebooks})
+    out: dict = {"students": students, "notebooks": len(notebooks)}
+    if "plain" in only:
+        print(f"[bench] {assignment}: plain nbclient execution of {len(notebooks)} notebooks", flush=True)
+        plain = plain_execution(notebooks, cell_timeout=options.get("cell_timeout", 600))
+        out["plain_seconds"], out["plain_per_notebook"] = plain["seconds"], plain["per_notebook"]
+    for label, workers in (("serial", 1), ("parallel", 2)):
+        if label not in only:
+            continue
+        gb = workdir / f"gb-{label}"
+        shutil.rmtree(gb, ignore_errors=True)
+        print(f"[bench] {assignment}: grading with {workers} worker(s)", flush=True)
+        summary = grade_assignment(Options(assignment=assignment, submissions=submissions, out=gb, workers=workers,
+                                           progress=False, **options))
+        out[f"{label}_seconds"] = summary["seconds"]
+        out[f"{label}_statuses"] = summary["statuses"]
+        if "plain_seconds" in out and out["plain_seconds"] > 0:
+            out[f"{label}_over_plain"] = round(summary["seconds"] / out["plain_seconds"], 3)
+    if "rescore" in only and (workdir / "gb-serial" / assignment).is_dir():
+        print(f"[bench] {assignment}: rescoring", flush=True)
+        summary = grade_assignment(Options(assignment=assignment, submissions=submissions, out=workdir / "gb-serial",
+                                           workers=1, rescore=True, progress=False, **options))
+        out["rescore_seconds"] = summary["seconds"]
+        out["rescore_seconds_per_student"] = round(summary["seconds"] / max(1, students), 2)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m grader.bench", description=__doc__.split("\n")[0])
+    p.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
+    p.add_argument("--submissions", type=Path, default=REPO / "examples" / "submitted")
+    p.add_argument("--assignments", default=None, help="comma-separated (default: every master with checks)")
+    p.add_argument("--only", default="plain,serial,parallel,rescore")
+    p.add_argument("--solutions", type=Path, default=REPO / "solutions", help=argparse.SUPPRESS)
+    p.add_argument("--checks", type=Path, default=REPO / "grader" / "checks", help=argparse.SUPPRESS)
+    p.add_argument("--student-data", type=Path, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--data-dir", type=Path, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    names = args.assignments.split(",") if args.assignments else sorted(
+        m.stem for m in args.solutions.glob("*.ipynb") if any((args.checks / m.stem).glob("test_*.py")))
+    options = {"solutions": args.solutions, "checks": args.checks, "student_data": args.student_data,
+               "data_dir": args.data_dir}
+    only = set(args.only.split(","))
+    results = {"machine": {"platform": platform.platform(), "python": platform.python_version(),
+                           "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+                           "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None},
+               "when": time.strftime("%Y-%m-%d %H:%M:%S"), "assignments": {}}
+    with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
+        for a in names:
+            results["assignments"][a] = bench_assignment(a, args.submissions, only=only, workdir=Path(tmp) / a,
+                                                         options=options)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        doc = json.loads(args.out.read_text())
+    except (OSError, ValueError):
+        doc = {}
+    doc["grading"] = results
+    args.out.write_text(json.dumps(doc, indent=1))
+    print(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

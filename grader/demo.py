@@ -1,0 +1,124 @@
+"""The demo class: ``python -m grader.demo`` writes ``examples/submitted/`` from the masters.
+
+For every master notebook ``solutions/<assignment>.ipynb`` five students submit::
+
+    ada-reference   the reference solution
+    ben-stub        the untouched student notebook (nothing answered)
+    cleo-partial    the first half of the answer cells solved, the rest left as stubs
+    dev-mistake     the reference with one realistic mistake from tests/validity/<short>_mistakes.py
+                    (skipped while that library does not exist)
+    eve-crash       the reference whose kernel dies two thirds of the way through
+
+Outputs are stripped and cell ids kept, so regenerating gives the same files (a test checks
+that the committed demo class matches the masters). ``make grade`` grades it.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell
+
+from grader.context import REPO, short_name
+from grader.notebook import cells_of, strip_outputs
+
+__all__ = ["generate", "main"]
+
+DEMO_STUDENTS = ("ada-reference", "ben-stub", "cleo-partial", "dev-mistake", "eve-crash")
+PREFERRED_MISTAKES = {"a1": ("mask_inverted", "inverted_mask"), "a2": ("temperature_ignored",)}
+
+
+def _student_notebook(master: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    from kit.assignments import student_notebook
+
+    return student_notebook(copy.deepcopy(master))
+
+
+def _mistake(short: str, validity: Path) -> tuple | None:
+    path = validity / f"{short}_mistakes.py"
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location(f"demo_{short}_mistakes", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mistakes = list(getattr(mod, "MISTAKES", []))
+    for want in PREFERRED_MISTAKES.get(short, ()):
+        for m in mistakes:
+            if m[0] == want:
+                return m
+    return mistakes[0] if mistakes else None
+
+
+def _with_cell(nb: nbformat.NotebookNode, grade_id: str, source: str) -> nbformat.NotebookNode:
+    for c in nb.cells:
+        if (c.get("metadata", {}).get("nbgrader") or {}).get("grade_id") == grade_id:
+            c.source = source
+            return nb
+    raise KeyError(f"no cell {grade_id!r}")
+
+
+def students_for(master: nbformat.NotebookNode, assignment: str, validity: Path) -> dict[str, nbformat.NotebookNode]:
+    """``student -> notebook`` of the demo class for one assignment."""
+    stub = _student_notebook(master)
+    answers = [c.grade_id for c in cells_of(master) if c.role == "answer"]
+    stub_src = {c.grade_id: c.source for c in cells_of(stub) if c.role == "answer"}
+    out = {"ada-reference": copy.deepcopy(master), "ben-stub": stub}
+    partial = copy.deepcopy(master)
+    for gid in answers[(len(answers) + 1) // 2:]:
+        _with_cell(partial, gid, stub_src[gid])
+    out["cleo-partial"] = partial
+    mistake = _mistake(short_name(assignment), validity)
+    if mistake is not None:
+        out["dev-mistake"] = _with_cell(copy.deepcopy(master), mistake[1], mistake[2])
+    crash = copy.deepcopy(master)
+    provided = [i for i, c in enumerate(cells_of(crash)) if c.role == "provided"]
+    at = provided[(2 * len(provided)) // 3] if provided else len(crash.cells)
+    cell = new_code_cell("# the kernel dies here (as when a notebook runs out of memory)\nimport os\nos._exit(1)")
+    cell.id = "demo-crash"
+    crash.cells.insert(at, cell)
+    out["eve-crash"] = crash
+    return {k: strip_outputs(v) for k, v in out.items()}
+
+
+def generate(solutions: Path = REPO / "solutions", out: Path = REPO / "examples" / "submitted",
+             validity: Path = REPO / "tests" / "validity") -> list[Path]:
+    """Write the demo class for every master in ``solutions``; returns the files written.
+
+    The demo students' folders are replaced as a whole (stale submissions disappear); other
+    folders in ``out`` are left alone.
+    """
+    written = []
+    masters = sorted(Path(solutions).glob("*.ipynb"))
+    for student in DEMO_STUDENTS:
+        if (out / student).is_dir():
+            shutil.rmtree(out / student)
+    for path in masters:
+        assignment = path.stem
+        master = nbformat.read(path, as_version=4)
+        for student, nb in students_for(master, assignment, validity).items():
+            target = out / student / assignment / f"{assignment}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+            written.append(target)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m grader.demo", description=__doc__.split("\n")[0])
+    p.add_argument("--solutions", type=Path, default=REPO / "solutions")
+    p.add_argument("--out", type=Path, default=REPO / "examples" / "submitted")
+    args = p.parse_args(argv)
+    files = generate(args.solutions, args.out)
+    for f in files:
+        print(f.relative_to(args.out.parent) if f.is_relative_to(args.out.parent) else f)
+    print(f"demo class: {len(files)} notebooks in {args.out}; grade it with `make grade`")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
