@@ -183,7 +183,7 @@ def plot_clips(signals: Sequence[np.ndarray], *, sr: int, titles: Sequence[str] 
     """Waveform (top row) and log-mel spectrogram (bottom row) of a few clips side by side.
 
     The log-mel shown here is for display only: power mel spectrogram in dB relative to
-    each clip's maximum (floor -80 dB).
+    each clip's maximum, floored at -80 dB (whatever the clip's loudness).
 
     Parameters
     ----------
@@ -219,7 +219,7 @@ def plot_clips(signals: Sequence[np.ndarray], *, sr: int, titles: Sequence[str] 
         y = np.asarray(y, dtype=np.float32)
         plot_waveform(y, sr=sr, ax=axes[0, i], title=None if titles is None else titles[i])
         power = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels)
-        db = librosa.power_to_db(power, ref=np.max, top_db=80.0)
+        db = np.maximum(librosa.power_to_db(power / max(float(power.max()), 1e-20), top_db=None), -80.0)
         plot_spectrogram(db.T, sr=sr, hop_length=hop_length, ax=axes[1, i])
         for ax in axes[:, i]:
             if i:

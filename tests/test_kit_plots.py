@@ -107,3 +107,11 @@ def test_are_series_drawn_with_their_labels():
 def test_are_bad_inputs_refused_with_a_value_error(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_is_the_displayed_log_mel_independent_of_the_clips_loudness():
+    y = np.random.default_rng(1).standard_normal(1600).astype(np.float32) * np.hanning(1600).astype(np.float32)
+    fig = plots.plot_clips([y, 1e-4 * y], sr=8000)
+    loud, quiet = (np.asarray(ax.images[0].get_array()) for ax in fig.axes[2:])
+    np.testing.assert_allclose(quiet, loud, atol=1e-3)
+    assert loud.max() == pytest.approx(0.0)

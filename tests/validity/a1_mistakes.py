@@ -1,0 +1,201 @@
+"""Realistic mistakes in assignment 1's answer cells, and the hidden checks that must catch them.
+
+``MISTAKES = [(mistake_id, grade_id, replacement_cell_source, expected_failing_check_names), ...]``
+(graded answers-only by ``tests/validity/test_validity.py``). Each replacement is the master's
+answer cell with one edit (``_edit``), so a mistake stays one mistake when the master changes;
+an edit whose text is no longer in the master fails loudly at import.
+
+Expected checks are test function names (a parametrised check by its full name, e.g.
+``test_masked_model_honours_the_mask[build_raw_lstm]``). A mistake that also breaks the
+end-to-end pipeline lists ``test_predict_digits_pipeline``: that loss is deserved.
+
+Not expressible as an answer cell, so not here: augmenting the validation clips (the split
+and the call of ``augment_dataset`` are in locked cells).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+_MASTER = Path(__file__).resolve().parents[2] / "solutions" / "a1_spoken_digits.ipynb"
+_CELLS = {c.metadata["nbgrader"]["grade_id"]: c.source
+          for c in nbformat.read(_MASTER, as_version=4).cells
+          if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+
+
+def _edit(grade_id: str, *replacements: tuple[str, str]) -> str:
+    """The master's answer cell ``grade_id`` with each ``(old, new)`` applied in turn (``old`` exactly once)."""
+    source = _CELLS[grade_id]
+    for old, new in replacements:
+        if source.count(old) != 1:
+            raise ValueError(f"{grade_id}: the text to replace occurs {source.count(old)} times, not once: {old!r}")
+        source = source.replace(old, new)
+    return source
+
+
+RAW, SPEC = "[build_raw_lstm]", "[build_spectrogram_lstm]"
+PIPELINE = "test_predict_digits_pipeline"
+
+MISTAKES = [
+    # ---- part 0: load_audio
+    ("load_audio_default_rate", "a1_load_audio",
+     _edit("a1_load_audio", ("librosa.load(path, sr=sr, mono=True)", "librosa.load(path, mono=True)")),
+     ["test_load_audio_native_rate_mono_float32", PIPELINE]),
+    # ---- part 1: pad_and_mask
+    ("mask_of_ints", "a1_pad_and_mask",
+     _edit("a1_pad_and_mask", ("mask = np.zeros((len(signals), max_len), dtype=bool)",
+                               "mask = np.zeros((len(signals), max_len), dtype=np.int64)")),
+     ["test_pad_shapes_and_dtypes"]),
+    ("mask_inverted", "a1_pad_and_mask",
+     _edit("a1_pad_and_mask", ("mask = np.zeros((len(signals), max_len), dtype=bool)",
+                               "mask = np.ones((len(signals), max_len), dtype=bool)"),
+           ("mask[i, :n] = True", "mask[i, :n] = False")),
+     ["test_pad_keeps_values_at_the_start", "test_pad_zeros_after_end", "test_pad_truncates_long_clips",
+      "test_pad_exact_length_and_very_short_clip", PIPELINE]),
+    ("padding_at_the_front", "a1_pad_and_mask",
+     _edit("a1_pad_and_mask", ("padded[i, :n] = signal[:n]", "padded[i, max_len - n:] = signal[:n]"),
+           ("mask[i, :n] = True", "mask[i, max_len - n:] = True")),
+     ["test_pad_keeps_values_at_the_start", "test_pad_zeros_after_end",
+      "test_pad_exact_length_and_very_short_clip", PIPELINE]),
+    ("no_truncation", "a1_pad_and_mask",
+     _edit("a1_pad_and_mask", ("    padded = np.zeros((len(signals), max_len), dtype=np.float32)",
+                               "    max_len = max([max_len] + [len(s) for s in signals])   # the longest clip wins\n"
+                               "    padded = np.zeros((len(signals), max_len), dtype=np.float32)")),
+     ["test_pad_shapes_and_dtypes", "test_pad_truncates_long_clips", PIPELINE]),
+    ("padded_float64", "a1_pad_and_mask",
+     _edit("a1_pad_and_mask", ("padded = np.zeros((len(signals), max_len), dtype=np.float32)",
+                               "padded = np.zeros((len(signals), max_len))")),
+     ["test_pad_shapes_and_dtypes"]),
+    # ---- part 2: frame_signals, build_raw_lstm
+    ("frame_valid_only_when_full", "a1_frame_signals",
+     _edit("a1_frame_signals", (".any(axis=-1)", ".all(axis=-1)")),
+     ["test_frame_mask_consistent_with_sample_mask"]),
+    ("frame_mask_from_nonzero_values", "a1_frame_signals",
+     _edit("a1_frame_signals", ("frame_mask = np.asarray(mask, dtype=bool).reshape(n, n_frames, frame_len).any(axis=-1)",
+                                "frame_mask = (frames != 0).any(axis=-1)")),
+     ["test_frame_mask_consistent_with_sample_mask"]),
+    ("frames_interleaved", "a1_frame_signals",
+     _edit("a1_frame_signals", ("reshape(n, n_frames, frame_len)\n",
+                                "reshape(n, frame_len, n_frames).transpose(0, 2, 1)\n")),
+     ["test_frame_signals_frames", PIPELINE]),
+    ("raw_lstm_ignores_mask", "a1_build_raw_lstm",
+     _edit("a1_build_raw_lstm", ('name="lstm")(x, mask=frame_mask)', 'name="lstm")(x)'),
+           ('(name="masked_time_average")(x, mask=frame_mask)', '(name="masked_time_average")(x)')),
+     ["test_masked_model_honours_the_mask" + RAW, "test_masked_model_averages_over_valid_steps" + RAW]),
+    ("raw_lstm_mean_over_padded_steps", "a1_build_raw_lstm",
+     _edit("a1_build_raw_lstm", ('x = layers.GlobalAveragePooling1D(name="masked_time_average")(x, mask=frame_mask)',
+                                 "x = ops.mean(x, axis=1)   # every step, padding included")),
+     ["test_masked_model_averages_over_valid_steps" + RAW]),
+    ("raw_lstm_frames_only", "a1_build_raw_lstm",
+     _edit("a1_build_raw_lstm", ("return keras.Model([frames, frame_mask], outputs", "return keras.Model(frames, outputs")),
+     ["test_masked_model_inputs_and_output_shape" + RAW, "test_masked_model_softmax" + RAW,
+      "test_masked_model_honours_the_mask" + RAW, "test_masked_model_averages_over_valid_steps" + RAW]),
+    # ---- part 3: MicroF1, micro_f1_score
+    ("f1_per_batch_average", "a1_micro_f1",
+     _edit("a1_micro_f1",
+           ("        self.true_positives.assign_add(ops.sum(labels * predicted, axis=0))\n"
+            "        self.false_positives.assign_add(ops.sum((1.0 - labels) * predicted, axis=0))\n"
+            "        self.false_negatives.assign_add(ops.sum(labels * (1.0 - predicted), axis=0))\n",
+            "        tp = ops.sum(labels * predicted)\n"
+            "        batch_f1 = ops.divide_no_nan(2.0 * tp, 2.0 * tp + ops.sum((1.0 - labels) * predicted)\n"
+            "                                     + ops.sum(labels * (1.0 - predicted)))\n"
+            "        self.true_positives.assign_add(ops.one_hot(0, self.num_classes) * batch_f1)  # sum of batch F1\n"
+            "        self.false_positives.assign_add(ops.one_hot(0, self.num_classes))  # number of batches\n"),
+           ("        tp = ops.sum(self.true_positives)\n"
+            "        denominator = 2.0 * tp + ops.sum(self.false_positives) + ops.sum(self.false_negatives)\n"
+            "        return ops.divide_no_nan(2.0 * tp, denominator)",
+            "        return ops.divide_no_nan(self.true_positives[0], self.false_positives[0])")),
+     ["test_micro_f1_matches_sklearn_over_batches", "test_micro_f1_is_not_a_batch_average",
+      "test_micro_f1_in_a_compiled_model"]),
+    ("f1_reset_does_nothing", "a1_micro_f1",
+     _edit("a1_micro_f1", ("variable.assign(ops.zeros_like(variable))", "pass")),
+     ["test_micro_f1_reset_state"]),
+    ("f1_macro_instead_of_micro", "a1_micro_f1",
+     _edit("a1_micro_f1",
+           ("        tp = ops.sum(self.true_positives)\n"
+            "        denominator = 2.0 * tp + ops.sum(self.false_positives) + ops.sum(self.false_negatives)\n"
+            "        return ops.divide_no_nan(2.0 * tp, denominator)",
+            "        per_class = ops.divide_no_nan(2.0 * self.true_positives, 2.0 * self.true_positives\n"
+            "                                      + self.false_positives + self.false_negatives)\n"
+            "        return ops.mean(per_class)")),
+     ["test_micro_f1_matches_sklearn_over_batches", "test_micro_f1_is_not_a_batch_average",
+      "test_micro_f1_in_a_compiled_model"]),
+    ("f1_score_without_false_negatives", "a1_micro_f1",
+     _edit("a1_micro_f1", ("return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0",
+                           "return 2 * tp / (2 * tp + fp) if tp + fp else 0.0")),
+     ["test_micro_f1_score"]),
+    # ---- part 4: GradientHistograms
+    ("histograms_of_weights", "a1_gradient_histograms",
+     _edit("a1_gradient_histograms", ('tf.summary.histogram(f"gradients/{variable.path}", gradient)',
+                                      'tf.summary.histogram(f"gradients/{variable.path}", variable)')),
+     ["test_gradient_histograms_are_gradients"]),
+    ("histograms_named_by_short_name", "a1_gradient_histograms",
+     _edit("a1_gradient_histograms", ('f"gradients/{variable.path}"', 'f"gradients/{variable.name}"')),
+     ["test_gradient_histograms_every_variable", "test_gradient_histograms_every",
+      "test_gradient_histograms_are_gradients"]),
+    ("histograms_every_ignored", "a1_gradient_histograms",
+     _edit("a1_gradient_histograms", ("        if epoch % self.every:\n            return\n", "")),
+     ["test_gradient_histograms_every"]),
+    # ---- part 5: log-mel, spectrogram mask, spectrogram LSTM
+    ("spectrogram_not_time_major", "a1_log_mel",
+     _edit("a1_log_mel", ("return np.ascontiguousarray(np.swapaxes(db, 1, 2), dtype=np.float32)",
+                          "return np.ascontiguousarray(db, dtype=np.float32)")),
+     ["test_log_mel_shape_time_major", "test_log_mel_close_to_reference", PIPELINE]),
+    ("spectrogram_reshaped_not_transposed", "a1_log_mel",
+     _edit("a1_log_mel", ("return np.ascontiguousarray(np.swapaxes(db, 1, 2), dtype=np.float32)",
+                          "return db.reshape(db.shape[0], db.shape[2], db.shape[1]).astype(np.float32)")),
+     ["test_log_mel_close_to_reference", PIPELINE]),
+    ("spectrogram_batch_maximum", "a1_log_mel",
+     _edit("a1_log_mel", ("peak = np.maximum(power.max(axis=(1, 2), keepdims=True), 1e-20)",
+                          "peak = np.maximum(power.max(), 1e-20)   # the loudest clip of the batch")),
+     ["test_log_mel_close_to_reference", "test_log_mel_relative_to_each_clip"]),
+    ("spectrogram_mask_all_true", "a1_log_mel",
+     _edit("a1_log_mel", ("return centres[None, :] < lengths[:, None]",
+                          "return np.ones((mask.shape[0], len(centres)), dtype=bool)")),
+     ["test_spectrogram_mask"]),
+    ("spectrogram_lstm_mean_over_padded_steps", "a1_build_spectrogram_lstm",
+     _edit("a1_build_spectrogram_lstm",
+           ('x = layers.GlobalAveragePooling1D(name="masked_time_average")(x, mask=spec_mask)',
+            "x = ops.mean(x, axis=1)   # every step, padding included")),
+     ["test_masked_model_averages_over_valid_steps" + SPEC]),
+    ("spectrogram_lstm_last_state", "a1_build_spectrogram_lstm",
+     _edit("a1_build_spectrogram_lstm",
+           ('x = layers.LSTM(64, return_sequences=True, name="lstm")(x, mask=spec_mask)\n'
+            '    x = layers.GlobalAveragePooling1D(name="masked_time_average")(x, mask=spec_mask)',
+            'x = layers.LSTM(64, name="lstm")(x, mask=spec_mask)')),
+     ["test_masked_model_averages_over_valid_steps" + SPEC]),
+    ("spectrogram_lstm_ignores_mask", "a1_build_spectrogram_lstm",
+     _edit("a1_build_spectrogram_lstm", ('name="lstm")(x, mask=spec_mask)', 'name="lstm")(x)'),
+           ('(name="masked_time_average")(x, mask=spec_mask)', '(name="masked_time_average")(x)')),
+     ["test_masked_model_honours_the_mask" + SPEC, "test_masked_model_averages_over_valid_steps" + SPEC]),
+    # ---- part 6: augmentation
+    ("augment_original_last", "a1_augment",
+     _edit("a1_augment", ("    versions = [signal]\n", "    versions = []\n"),
+           ("    return versions\n", "    return versions + [signal]\n")),
+     ["test_augment_clip_nine_versions_original_first", "test_augment_dataset_labels_in_step"]),
+    ("augment_stretch_inverted", "a1_augment",
+     _edit("a1_augment", ("time_stretch(signal, rate=rate, n_fft=N_FFT)", "time_stretch(signal, rate=1 / rate, n_fft=N_FFT)")),
+     ["test_augment_clip_stretched_lengths", "test_augment_clip_moves_pitch_by_a_semitone",
+      "test_augment_dataset_labels_in_step"]),
+    ("augment_two_semitones", "a1_augment",
+     _edit("a1_augment", ("n_steps=steps, n_fft=N_FFT", "n_steps=2 * steps, n_fft=N_FFT")),
+     ["test_augment_clip_moves_pitch_by_a_semitone"]),
+    ("augment_labels_tiled", "a1_augment",
+     _edit("a1_augment", ("np.repeat(np.asarray(labels), len(per_clip[0]) if per_clip else 9)",
+                          "np.tile(np.asarray(labels), 9)")),
+     ["test_augment_dataset_labels_in_step"]),
+    # ---- part 7: CNN
+    ("cnn_logits_not_probabilities", "a1_build_cnn",
+     _edit("a1_build_cnn", ('layers.Dense(n_classes, activation="softmax", name="digit")',
+                            'layers.Dense(n_classes, name="digit")')),
+     ["test_cnn_input_output_softmax"]),
+    # ---- part 8: predict_digits
+    ("predict_returns_probabilities", "a1_predict_digits",
+     _edit("a1_predict_digits", ("return np.argmax(probabilities, axis=-1).astype(np.int64)", "return probabilities")),
+     [PIPELINE]),
+    ("predict_without_spectrogram_mask", "a1_predict_digits",
+     _edit("a1_predict_digits", ("inputs = [log_mel_spectrogram(padded), spectrogram_mask(mask)]",
+                                 "inputs = [log_mel_spectrogram(padded), np.ones((len(padded), 1 + MAX_LEN // HOP_LENGTH), bool)]")),
+     [PIPELINE]),
+]
