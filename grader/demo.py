@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib.util
 import shutil
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell
 
+from grader.cases import load_cases
 from grader.context import REPO, short_name
 from grader.notebook import cells_of, strip_outputs
 
@@ -40,13 +40,7 @@ def _student_notebook(master: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def _mistake(short: str, validity: Path) -> tuple | None:
-    path = validity / f"{short}_mistakes.py"
-    if not path.is_file():
-        return None
-    spec = importlib.util.spec_from_file_location(f"demo_{short}_mistakes", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    mistakes = list(getattr(mod, "MISTAKES", []))
+    mistakes = load_cases(validity / f"{short}_mistakes.py", "MISTAKES") or []
     for want in PREFERRED_MISTAKES.get(short, ()):
         for m in mistakes:
             if m[0] == want:

@@ -2,8 +2,7 @@
 
 A folder of checks gets them with a ``conftest.py`` holding::
 
-    from grader.fixtures import (artifacts, pytest_unconfigure, reference, rng, runs,  # noqa: F401
-                                 student, _seed_and_time_limit)
+    from grader.fixtures import *  # noqa: F401,F403
 
 See ``grader/checks/conftest.py`` for what each fixture is.
 """
@@ -20,6 +19,8 @@ import pytest
 from grader.api import CheckTimeout, spec_of
 from grader.context import CheckContext
 from grader.limits import time_limit
+
+__all__ = ["_seed_and_time_limit", "artifacts", "pytest_unconfigure", "reference", "rng", "runs", "student"]
 
 _KEY = pytest.StashKey[CheckContext]()
 
@@ -56,9 +57,13 @@ def _run_folder(request: pytest.FixtureRequest, kind: str) -> Path:
     if spec is not None and not spec.run:
         raise RuntimeError(f"check {request.node.name} uses the '{kind}' fixture but is not declared "
                            "run=True; write @check(..., run=True)")
-    folder = _context(request.config).run_folder(_assignment(request), kind)
+    ctx = _context(request.config)
+    folder = ctx.run_folder(_assignment(request), kind)
     if folder is None:
-        pytest.skip("not run: no executed notebook (answers-only grading)")
+        if ctx.engine:
+            pytest.skip("not run: no executed notebook (answers-only grading)")
+        pytest.skip("no executed master: run solutions/<assignment>.ipynb (in solutions/ or the repository "
+                    "root) or set GRADER_WORKDIR to the folder where it ran")
     return folder
 
 

@@ -24,12 +24,4 @@ Every check also gets, automatically: Python's ``random``, NumPy's global genera
 (when Keras is already imported) Keras seeded per check, and a time limit (``timeout`` of
 ``@check``, default ``GRADER_CHECK_TIMEOUT`` = 60 s) that fails the check with CheckTimeout.
 """
-from grader.fixtures import (  # noqa: F401  (pytest finds fixtures and hooks by name)
-    _seed_and_time_limit,
-    artifacts,
-    pytest_unconfigure,
-    reference,
-    rng,
-    runs,
-    student,
-)
+from grader.fixtures import *  # noqa: F401,F403  (pytest finds the fixtures and hooks by name)

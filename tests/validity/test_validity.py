@@ -21,7 +21,6 @@ the run checks too. The catch rate and false failures are written to
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import nbformat
 import pytest
 
 from grader.batch import Options, grade_assignment
+from grader.cases import load_cases
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -36,17 +36,7 @@ ASSIGNMENTS = {"a1": "a1_spoken_digits", "a2": "a2_text_generation"}
 
 
 def _library(short: str, kind: str) -> list[tuple] | None:
-    path = HERE / f"{short}_{kind}.py"
-    if not path.is_file():
-        return None
-    spec = importlib.util.spec_from_file_location(f"validity_{short}_{kind}", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    name = kind.upper()
-    value = getattr(mod, name, None)
-    if value is None:
-        raise AssertionError(f"{path.name} must define {name} = [...] (a list of tuples)")
-    return list(value)
+    return load_cases(HERE / f"{short}_{kind}.py", kind.upper())
 
 
 def _cases() -> list[pytest.param]:

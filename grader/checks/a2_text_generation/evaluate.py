@@ -1,0 +1,252 @@
+"""Assignment 2: scoring saved language models on the hidden articles, and the reference figures.
+
+The run checks and the reference command share this module, so a threshold is always set from
+the same measurement it is compared with.
+
+* :func:`hidden_scores` -- bits per character of both saved models and the word model's
+  perplexity on the 760 hidden AG News articles, computed with the **reference**
+  implementation (``normalize_text``, ``bits_per_char``, ``word_perplexity`` of the master's
+  answers module) from the submission's saved models and vocabularies. A student's own scoring
+  code therefore cannot flatter their models.
+* :func:`ngram_baseline` -- the Witten-Bell character 5-gram (``kit.text.CharNGram``) trained on
+  the student split and scored the same way (informational).
+* :func:`reference_figures` / the command line -- execute the master notebook in a temporary
+  folder (or take a folder where it was executed) and write ``reference/a2_text_generation.json``::
+
+      python -m grader.checks.a2_text_generation.evaluate --out reference/a2_text_generation.json
+      python -m grader.checks.a2_text_generation.evaluate --executed DIR --out ...   # reuse a run
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+__all__ = ["ASSIGNMENT", "MODELS", "REFERENCE_JSON", "execute_master", "hidden_scores", "hidden_texts",
+           "load_model", "load_vocab", "ngram_baseline", "reference_figures", "reference_module"]
+
+ASSIGNMENT = "a2_text_generation"
+REPO = Path(__file__).resolve().parents[3]
+REFERENCE_JSON = REPO / "reference" / f"{ASSIGNMENT}.json"
+# saved model name -> (level, vocabulary file)
+MODELS = {"char_lm": ("char", "char_vocab.json"), "word_lm": ("word", "word_vocab.json")}
+
+
+def reference_module() -> ModuleType:
+    """The master's answers module (built from ``solutions/a2_text_generation.ipynb``)."""
+    from grader.context import CheckContext
+
+    loaded = CheckContext({}).reference(ASSIGNMENT)
+    if loaded.errors:
+        raise RuntimeError(f"the master's answer cells failed to import: {loaded.errors}")
+    return loaded.module
+
+
+def load_model(artifacts_dir: str | os.PathLike, name: str) -> Any:
+    """Load ``artifacts_dir/<name>.keras`` for inference (not compiled).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file is missing (the message names it and the part of the notebook that saves it).
+    ValueError
+        If ``name`` is not one of :data:`MODELS`.
+    """
+    import keras
+
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; expected one of {sorted(MODELS)}")
+    path = Path(artifacts_dir) / f"{name}.keras"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path.name} was not found in artifacts/a2; the notebook saves it when it "
+                                f"trains {name!r} (run the notebook to the end)")
+    return keras.models.load_model(path, compile=False)
+
+
+def load_vocab(artifacts_dir: str | os.PathLike, name: str) -> list[str]:
+    """Read the vocabulary saved beside model ``name`` (a JSON list of distinct strings).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file is missing.
+    ValueError
+        If it is not a JSON list of distinct strings holding the boundary ``"\\n"``.
+    """
+    path = Path(artifacts_dir) / MODELS[name][1]
+    if not path.is_file():
+        raise FileNotFoundError(f"{path.name} was not found in artifacts/a2; the last cell saves the vocabularies")
+    vocab = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(vocab, list) or not all(isinstance(v, str) for v in vocab):
+        raise ValueError(f"{path.name} must hold a JSON list of strings (index = id)")
+    if len(set(vocab)) != len(vocab):
+        raise ValueError(f"{path.name} holds the same token twice; every id must decode to one token")
+    if "\n" not in vocab:
+        raise ValueError(f"{path.name} lacks the article boundary '\\n'")
+    return vocab
+
+
+def hidden_texts(module: ModuleType) -> list[str]:
+    """The 760 hidden articles (title + line break + description), normalised by ``module``."""
+    import source_data as sd
+
+    return [module.normalize_text(t) for t in sd.load_ag_news("hidden").texts()]
+
+
+def hidden_scores(module: ModuleType, artifacts_dir: str | os.PathLike,
+                  names: tuple[str, ...] = tuple(MODELS)) -> dict[str, Any]:
+    """Bits per character (and the word model's perplexity) of saved models on the hidden articles.
+
+    Parameters
+    ----------
+    module : module
+        The answers module whose ``normalize_text``, ``bits_per_char`` and ``word_perplexity``
+        are used: the **reference** (master) module in the checks and the reference figures.
+    artifacts_dir : path-like
+        ``artifacts/a2`` of an executed notebook (models and vocabularies).
+    names : tuple of str
+        Which models (default both).
+
+    Returns
+    -------
+    dict
+        ``{"bits_per_char": {name: float}, "word_perplexity": float (when "word_lm" is scored)}``.
+
+    Raises
+    ------
+    FileNotFoundError
+        A model or vocabulary file is missing.
+    ValueError
+        A model's output size differs from its vocabulary's, or the hidden text holds a character
+        outside the character vocabulary (from the reference ``encode_chars``).
+    """
+    import numpy as np
+
+    texts = hidden_texts(module)
+    out: dict[str, Any] = {"bits_per_char": {}}
+    for name in names:
+        level = MODELS[name][0]
+        model, vocab = load_model(artifacts_dir, name), load_vocab(artifacts_dir, name)
+        width = model.predict_on_batch(np.zeros((1, 2), dtype=np.int32)).shape[-1]
+        if width != len(vocab):
+            raise ValueError(f"{name}.keras outputs {width} logits per step but {MODELS[name][1]} holds "
+                             f"{len(vocab)} tokens; save the vocabulary the model was trained with")
+        if level == "word" and "[UNK]" not in vocab:
+            raise ValueError(f"{MODELS[name][1]} lacks the unknown-word token '[UNK]'")
+        out["bits_per_char"][name] = float(module.bits_per_char(model, vocab, texts, level))
+        if level == "word":
+            out["word_perplexity"] = float(module.word_perplexity(model, vocab, texts))
+    return out
+
+
+def ngram_baseline(module: ModuleType, order: int = 5) -> dict[str, Any]:
+    """Bits per character of a Witten-Bell character n-gram: trained on the student split, scored on the hidden one."""
+    import source_data as sd
+
+    from kit.text import CharNGram
+
+    start = time.perf_counter()
+    train = [module.normalize_text(t) for t in sd.load_ag_news("student").texts()]
+    bpc = CharNGram(order).fit(train).bits_per_char(hidden_texts(module))
+    return {"order": order, "hidden_bits_per_char": round(bpc, 4), "seconds": round(time.perf_counter() - start, 1)}
+
+
+def execute_master(workdir: str | os.PathLike, *, timeout: float = 1200.0) -> dict[str, Any]:
+    """Execute ``solutions/a2_text_generation.ipynb`` with nbclient in ``workdir``; wall time and load."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    nb = nbformat.read(REPO / "solutions" / f"{ASSIGNMENT}.ipynb", as_version=4)
+    load_before, start = os.getloadavg(), time.perf_counter()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(workdir)}}).execute()
+    wall = time.perf_counter() - start
+    nbformat.write(nb, Path(workdir) / f"{ASSIGNMENT}.executed.ipynb")
+    return {"wall_seconds": round(wall, 1), "load_average_before": list(load_before),
+            "load_average_after": list(os.getloadavg())}
+
+
+def reference_figures(executed: str | os.PathLike | None = None, *, baseline: bool = True) -> dict[str, Any]:
+    """Measure the reference figures of assignment 2.
+
+    Parameters
+    ----------
+    executed : path-like, optional
+        A folder where the master notebook was executed (holding ``artifacts/a2``); None executes
+        it now in a temporary folder and records its wall time.
+    baseline : bool, keyword-only
+        Also score the character 5-gram baseline (about 30 s).
+
+    Returns
+    -------
+    dict
+        JSON-ready: hidden bits per character and perplexity, the notebook's validation figures,
+        novelty and distinct-n, per-part seconds (from its ``metrics.json``), environment.
+    """
+    import keras
+    import tensorflow as tf
+
+    module = reference_module()
+    run: dict[str, Any] = {}
+    if executed is None:
+        executed = tempfile.mkdtemp(prefix="a2-executed-")
+        run = execute_master(executed)
+    artifacts = Path(executed) / "artifacts" / "a2"
+    metrics = json.loads((artifacts / "metrics.json").read_text())
+    start = time.perf_counter()
+    hidden = hidden_scores(module, artifacts)
+    figures: dict[str, Any] = {
+        "assignment": ASSIGNMENT,
+        "hidden_bits_per_char": {k: round(v, 4) for k, v in hidden["bits_per_char"].items()},
+        "hidden_word_perplexity": round(hidden["word_perplexity"], 2),
+        "hidden_scoring_seconds": round(time.perf_counter() - start, 1),
+        "validation_bits_per_char": {k: round(v, 4) for k, v in metrics["validation_bits_per_char"].items()},
+        "validation_word_perplexity": round(metrics["validation_word_perplexity"], 2),
+        "validation_unknown_token_share": round(metrics["validation_unknown_token_share"], 4),
+        "generated": metrics["generated"],
+        "real_text_distinct": metrics["real_text_distinct"],
+        "train": metrics["train"],
+        "seconds": metrics["seconds"],
+        "cpu_seconds": metrics.get("cpu_seconds"),
+        "load_average_at_end": metrics.get("load_average"),
+        "notebook_execution": run or None,
+        "environment": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                        "keras": keras.__version__, "cpus": os.cpu_count(), "machine": platform.machine()},
+    }
+    if baseline:
+        figures["char_5gram_baseline"] = ngram_baseline(module)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.checks.a2_text_generation.evaluate",
+        description="Execute the A2 master notebook (or reuse an executed folder) and write its "
+                    "reference figures as JSON.")
+    parser.add_argument("--executed", type=Path, default=None,
+                        help="folder where solutions/a2_text_generation.ipynb was executed (holds "
+                             "artifacts/a2); default: execute it now in a temporary folder")
+    parser.add_argument("--out", type=Path, default=REFERENCE_JSON, help=f"default: {REFERENCE_JSON}")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the character 5-gram baseline")
+    args = parser.parse_args(argv)
+    if args.executed is not None and not (args.executed / "artifacts" / "a2" / "metrics.json").is_file():
+        parser.error(f"--executed {args.executed}: no artifacts/a2/metrics.json there; pass the folder "
+                     "the notebook ran in (its working directory)")
+    figures = reference_figures(args.executed, baseline=not args.no_baseline)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(figures, indent=2))
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Assignment 2, parts 2-3: build_char_lm and build_word_lm."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.api import CheckFailed, check
+from grader.checks.a2_text_generation import _support as s
+
+BUILDERS = {"build_char_lm": 37, "build_word_lm": 300}   # builder -> a vocabulary size to build it with
+
+
+def _layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _layers(layer)
+        for inner in ("forward_layer", "backward_layer", "layer"):   # Bidirectional, TimeDistributed
+            if getattr(layer, inner, None) is not None:
+                yield getattr(layer, inner)
+
+
+@pytest.mark.parametrize("builder", list(BUILDERS))
+@check(points=1, message="The language model must map int ids (batch, time), for any time, to logits over the "
+                         "vocabulary (batch, time, vocab_size) through an Embedding and an LSTM.", timeout=120)
+def test_lm_logits_shapes(student, rng, builder):
+    import keras
+
+    vocab_size = BUILDERS[builder]
+    model = getattr(student, builder)(vocab_size)
+    if not isinstance(model, keras.Model):
+        raise CheckFailed(f"{builder} must return a keras.Model, got {type(model).__name__}")
+    for batch, time in [(2, 1), (3, 17), (1, 130)]:
+        out = s.logits_of(model, rng.integers(0, vocab_size, (batch, time)))
+        if out.shape != (batch, time, vocab_size):
+            raise CheckFailed(f"for ids of shape {(batch, time)} expected logits {(batch, time, vocab_size)}, "
+                              f"got {out.shape}")
+    kinds = {type(layer).__name__ for layer in _layers(model)}
+    if "Embedding" not in kinds or "LSTM" not in kinds:
+        raise CheckFailed(f"expected Embedding and LSTM layers, found {sorted(kinds)}")
+
+
+@pytest.mark.parametrize("builder", list(BUILDERS))
+@check(points=1, message="The language model must output logits (no softmax: the loss applies it) and must be "
+                         "causal: the output at step t may not depend on inputs after t.", timeout=120)
+def test_lm_logits_and_causal(student, rng, builder):
+    vocab_size = BUILDERS[builder]
+    model = getattr(student, builder)(vocab_size)
+    ids = rng.integers(0, vocab_size, (4, 12))
+    out = s.logits_of(model, ids)
+    if np.allclose(out.sum(axis=-1), 1.0, atol=1e-3) and out.min() >= 0:
+        raise CheckFailed("the outputs are probabilities (they sum to 1): remove the softmax")
+    changed = ids.copy()
+    changed[:, 7:] = rng.integers(0, vocab_size, (4, 5))
+    if not np.allclose(s.logits_of(model, changed)[:, :7], out[:, :7], atol=1e-5):
+        raise CheckFailed("changing the inputs after step 6 changed the outputs at steps 0-6: the model looks ahead")

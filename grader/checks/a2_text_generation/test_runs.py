@@ -1,0 +1,117 @@
+"""Assignment 2, parts 4-6: the executed notebook's models, samples and TensorBoard logs.
+
+Hidden-split thresholds
+-----------------------
+A saved model passes when its figure on the 760 hidden articles, computed by the grader's own
+evaluation (:func:`evaluate.hidden_scores`: the reference ``normalize_text`` and ``bits_per_char``
+/ ``word_perplexity`` applied to the submission's saved model and vocabulary), is at most
+
+    bits per character:  ceil_to_0.01(reference + BPC_MARGIN)
+    word perplexity:     ceil(reference * (1 + PPL_MARGIN))
+
+with the figures of ``reference/a2_text_generation.json``. The margins cover the run-to-run
+spread of the same recipe under other seeds (measured: see that file's ``seed_spread``) with
+room for reasonable variations of architecture and normalisation details. Without the file the
+fallback figures below are used.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from grader.api import CheckFailed, check
+from grader.checks.a2_text_generation import evaluate
+from kit import tblogs
+
+BPC_MARGIN = 0.08
+PPL_MARGIN = 0.15
+FALLBACK = {"char_lm": 2.10, "word_lm": 2.35, "word_perplexity": 230.0}   # close to the reference run
+
+
+def _thresholds() -> dict[str, float]:
+    try:
+        ref = json.loads(evaluate.REFERENCE_JSON.read_text())
+        figures = {**ref["hidden_bits_per_char"], "word_perplexity": ref["hidden_word_perplexity"]}
+    except (OSError, ValueError, KeyError):
+        figures = FALLBACK
+    return {"char_lm": math.ceil((figures["char_lm"] + BPC_MARGIN) * 100) / 100,
+            "word_lm": math.ceil((figures["word_lm"] + BPC_MARGIN) * 100) / 100,
+            "word_perplexity": float(math.ceil(figures["word_perplexity"] * (1 + PPL_MARGIN)))}
+
+
+THRESHOLDS = _thresholds()
+
+
+def _scores(reference, artifacts, name):
+    try:
+        return evaluate.hidden_scores(reference, artifacts, (name,))
+    except (FileNotFoundError, ValueError) as exc:
+        raise CheckFailed(str(exc)) from None
+
+
+@check(points=4, message=f"The saved character model (artifacts/a2/char_lm.keras with char_vocab.json) must reach "
+                         f"at most {THRESHOLDS['char_lm']:.2f} bits per character on the grader's unseen articles.",
+       run=True, timeout=240)
+def test_char_lm_hidden_bits_per_char(reference, artifacts):
+    bpc = _scores(reference, artifacts, "char_lm")["bits_per_char"]["char_lm"]
+    if not bpc <= THRESHOLDS["char_lm"]:
+        raise CheckFailed(f"got {bpc:.3f} bits per character")
+
+
+@check(points=2, message=f"The saved word model (artifacts/a2/word_lm.keras with word_vocab.json) must reach at "
+                         f"most {THRESHOLDS['word_lm']:.2f} bits per character (unknown words spelled out) on the "
+                         "grader's unseen articles.", run=True, timeout=240)
+def test_word_lm_hidden_bits_per_char(reference, artifacts):
+    bpc = _scores(reference, artifacts, "word_lm")["bits_per_char"]["word_lm"]
+    if not bpc <= THRESHOLDS["word_lm"]:
+        raise CheckFailed(f"got {bpc:.3f} bits per character")
+
+
+@check(points=2, message=f"The saved word model must reach a perplexity of at most "
+                         f"{THRESHOLDS['word_perplexity']:.0f} on the grader's unseen articles.", run=True, timeout=240)
+def test_word_lm_hidden_perplexity(reference, artifacts):
+    ppl = _scores(reference, artifacts, "word_lm")["word_perplexity"]
+    if not ppl <= THRESHOLDS["word_perplexity"]:
+        raise CheckFailed(f"got a perplexity of {ppl:.1f}")
+
+
+@check(points=2, message="artifacts/a2/samples.json must hold, for char_lm and word_lm, five generated articles at "
+                         "temperatures 0.5 and 1.0 ({'samples': {model: {'0.5': [...], '1.0': [...]}}}), made of "
+                         "the model's vocabulary.", run=True)
+def test_samples_file(artifacts):
+    path = artifacts / "samples.json"
+    if not path.is_file():
+        raise CheckFailed("samples.json was not found in artifacts/a2")
+    try:
+        samples = json.loads(path.read_text(encoding="utf-8"))["samples"]
+    except (ValueError, KeyError, TypeError):
+        raise CheckFailed("samples.json is not JSON with a 'samples' key") from None
+    for name in evaluate.MODELS:
+        vocab = set(evaluate.load_vocab(artifacts, name))
+        for t in ("0.5", "1.0"):
+            articles = (samples.get(name) or {}).get(t) if isinstance(samples, dict) else None
+            if not isinstance(articles, list) or len(articles) != 5 or not all(
+                    isinstance(a, str) and a.strip() for a in articles):
+                raise CheckFailed(f"samples[{name!r}][{t!r}] must be a list of 5 non-empty strings")
+            if name == "char_lm" and not set("".join(articles)) <= vocab:
+                raise CheckFailed(f"a {name} sample holds characters outside char_vocab.json")
+            if name == "word_lm":
+                words = [w for a in articles for w in a.split()]
+                if np.mean([w in vocab for w in words]) < 0.8:
+                    raise CheckFailed(f"most {name} sample words must come from word_vocab.json")
+
+
+@check(points=1, message="TensorBoard logs must hold the training and validation loss of every epoch for both "
+                         "models (runs/a2/char_lm/ and runs/a2/word_lm/).", run=True)
+def test_tensorboard_scalars(runs):
+    for name in evaluate.MODELS:
+        try:
+            scalars = tblogs.read_scalars(runs / name)
+        except FileNotFoundError:
+            raise CheckFailed(f"runs/a2/{name}/ does not exist") from None
+        for run in ("train", "validation"):
+            series = scalars.get(run, {}).get("epoch_loss")
+            if series is None or len(series.values) < 1 or not np.all(np.isfinite(series.values)):
+                raise CheckFailed(f"runs/a2/{name}/{run} has no finite 'epoch_loss' scalar")
