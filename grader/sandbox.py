@@ -36,7 +36,9 @@ threads, CPUs          thread variables (OMP, MKL, OpenBLAS, TF);   everywhere; 
 orphans                ``PR_SET_PDEATHSIG``: dies with the grader   Linux
 =====================  ===========================================  =======================
 
-Whatever could not be applied is listed in the report written to ``policy.report``
+``GRADER_SANDBOX_DISABLE`` (comma-separated ``netns``, ``landlock``) turns layers off, to see
+how the engine degrades where they do not exist (e.g. macOS). Whatever could not be applied
+is listed in the report written to ``policy.report``
 (``{"applied": [...], "unavailable": [...]}``); the engine copies it into the student's log
 and the instructor sees it once per batch.
 """
@@ -279,6 +281,7 @@ def apply(policy: Policy) -> dict[str, list[str]]:
     """
     applied: list[str] = []
     unavailable: list[str] = []
+    disabled = set(filter(None, os.environ.get("GRADER_SANDBOX_DISABLE", "").split(",")))
     os.environ.update(thread_env(policy.threads))
     applied.append(f"{policy.threads} thread(s) per numeric library")
     if sys.platform == "linux":
@@ -305,7 +308,9 @@ def apply(policy: Policy) -> dict[str, list[str]]:
                 unavailable.append(f"{what} limit ({e})")
     guard_needed = not policy.network
     if not policy.network:
-        if sys.platform == "linux":
+        if "netns" in disabled:
+            unavailable.append("network namespace (disabled by GRADER_SANDBOX_DISABLE)")
+        elif sys.platform == "linux":
             try:
                 applied.append(_unshare_network())
                 guard_needed = False
@@ -313,7 +318,7 @@ def apply(policy: Policy) -> dict[str, list[str]]:
                 unavailable.append(f"network namespace ({os.strerror(e.errno or 0)})")
         else:
             unavailable.append(f"network namespace (not on {sys.platform})")
-    abi = landlock_abi()
+    abi = 0 if "landlock" in disabled else landlock_abi()
     if abi:
         allowed = _read_paths(policy) + [policy.workdir, *policy.write]
         for d in policy.deny:
