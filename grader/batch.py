@@ -199,6 +199,7 @@ def grade_assignment(opts: Options) -> dict:
     if opts.only:
         everyone = [s for s in everyone if s in set(opts.only)]
     gb = Gradebook(opts.out, a)
+    _Child.warm_up()  # start the fork server (imports) while the checks are collected
     with _lock(gb.root):
         for stale in [*gb.dir("cache/executions").glob(".tmp-*"), *gb.dir("runs").glob(".tmp-*")]:
             shutil.rmtree(stale, ignore_errors=True)
@@ -344,13 +345,25 @@ class _Child:
 
     _ctx = None
 
-    def __init__(self, job: Path, err: Path):
+    @classmethod
+    def context(cls):  # noqa: ANN206
         import multiprocessing as mp
 
-        if "forkserver" in mp.get_all_start_methods():
-            if _Child._ctx is None:
-                _Child._ctx = mp.get_context("forkserver")
-                _Child._ctx.set_forkserver_preload(["grader.worker", "grader.batch"])
+        if cls._ctx is None and "forkserver" in mp.get_all_start_methods():
+            cls._ctx = mp.get_context("forkserver")
+            cls._ctx.set_forkserver_preload(["grader.worker", "grader.batch"])
+        return cls._ctx
+
+    @classmethod
+    def warm_up(cls) -> None:
+        """Start the fork server now (it imports the engine once, in the background)."""
+        if cls.context() is not None:
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+
+    def __init__(self, job: Path, err: Path):
+        if _Child.context() is not None:
             self.proc = _Child._ctx.Process(target=_child_main, args=(str(job), str(err), os.getpid()),
                                             daemon=False)
             self.proc.start()

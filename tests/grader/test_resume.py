@@ -63,42 +63,31 @@ def test_does_a_killed_batch_resume_without_redoing_work(tmp_path, outside):
     assert set(rows(out)) == {*SMALL, "absent"}
 
 
-def test_does_changing_a_check_rerun_checks_on_cached_executions(tmp_path, outside):
+def test_do_rescoring_and_changed_checks_reuse_executions(tmp_path, outside):
     checks = tmp_path / "checks"
     shutil.copytree(corpus.CHECKS, checks)
-    subs = corpus.write_class(tmp_path / "submitted", corpus.build_all(outside), ["reference", "stub"])
+    subs = corpus.write_class(tmp_path / "submitted", corpus.build_all(outside), ["reference", "os_exit"])
     out = tmp_path / "gb"
+    table = lambda: (out / corpus.ASSIGNMENT / "grades.csv").read_bytes()  # noqa: E731
+    log = lambda s: (out / corpus.ASSIGNMENT / "logs" / f"{s}.log").read_text()  # noqa: E731
     grade(subs, out, "--checks", str(checks), workers=1)
+    before = table()
+    # --rescore reruns every check on the cached executions and gives the same grades
+    assert grade(subs, out, "--checks", str(checks), "--rescore", workers=1)["graded"] == 3
+    assert table() == before
+    for s in ("reference", "os_exit"):
+        assert "using the cached execution" in log(s) and "executing the notebook" not in log(s)
+    # a new check: the next grading reruns the checks, never the notebooks
     (checks / corpus.ASSIGNMENT / "test_extra.py").write_text(
         "from grader.api import check\n\n\n@check(points=1, message='square(2) must be 4.')\n"
         "def test_square_two(student):\n    assert student.square(2) == 4\n")
-    t0 = time.monotonic()
-    summary = grade(subs, out, "--checks", str(checks), workers=1)
-    assert summary["graded"] == 3
-    table = rows(out)
-    assert table["reference"]["test_square_two"] == "1" and table["reference"]["max"] == "10"
-    log = (out / corpus.ASSIGNMENT / "logs" / "reference.log").read_text()
-    assert "using the cached execution" in log and "executing the notebook" not in log
-    assert time.monotonic() - t0 < 120
-
-
-def test_does_rescore_reuse_executions_and_keep_grades(tmp_path, outside):
-    subs = corpus.write_class(tmp_path / "submitted", corpus.build_all(outside), ["reference", "os_exit"])
-    out = tmp_path / "gb"
-    grade(subs, out, workers=1)
-    before = (out / corpus.ASSIGNMENT / "grades.csv").read_bytes()
-    summary = grade(subs, out, "--rescore", workers=1)
-    assert summary["graded"] == 3
-    assert (out / corpus.ASSIGNMENT / "grades.csv").read_bytes() == before
-    for s in ("reference", "os_exit"):
-        log = (out / corpus.ASSIGNMENT / "logs" / f"{s}.log").read_text()
-        assert "using the cached execution" in log and "executing the notebook" not in log
-
-
-def test_does_rescore_without_a_cache_not_execute(tmp_path, outside):
-    subs = corpus.write_class(tmp_path / "submitted", corpus.build_all(outside), ["reference"])
-    out = tmp_path / "gb"
-    grade(subs, out, "--rescore", workers=1)
+    assert grade(subs, out, "--checks", str(checks), workers=1)["graded"] == 3
     row = rows(out)["reference"]
-    assert (row["test_square_values"], row["test_result_saved"]) == ("2", "0")
-    assert "no cached execution" in row["reason"]
+    assert (row["test_square_two"], row["max"]) == ("1", "10")
+    assert "using the cached execution" in log("reference") and "executing the notebook" not in log("reference")
+    # a submission without a cached execution is not executed by --rescore
+    corpus.write_class(subs, {"late": corpus.build_all(outside)["sys_exit"]})  # new bytes: nothing cached
+    grade(subs, out, "--checks", str(checks), "--rescore", workers=1)
+    late = rows(out)["late"]
+    assert (late["test_square_values"], late["test_result_saved"]) == ("2", "0")
+    assert "no cached execution" in late["reason"]

@@ -39,11 +39,23 @@ def _library(short: str, kind: str) -> list[tuple] | None:
     return load_cases(HERE / f"{short}_{kind}.py", kind.upper())
 
 
+def _safe_library(short: str, kind: str) -> list[tuple] | None:
+    try:
+        return _library(short, kind)
+    except Exception:  # noqa: BLE001 - reported by its own failing case
+        return None
+
+
 def _cases() -> list[pytest.param]:
     out = []
     for short, assignment in ASSIGNMENTS.items():
         for kind in ("mistakes", "alternatives"):
-            lib = _library(short, kind)
+            try:
+                lib = _library(short, kind)
+            except Exception as e:  # noqa: BLE001 - a broken library is one failing case, not a broken run
+                out.append(pytest.param(assignment, "broken", (f"{type(e).__name__}: {e}",),
+                                        id=f"{short}-{kind}-does-not-load"))
+                continue
             if lib is None:
                 out.append(pytest.param(assignment, kind, None, id=f"{short}-{kind}-missing",
                                         marks=pytest.mark.skip(reason=f"tests/validity/{short}_{kind}.py does not exist yet")))
@@ -134,7 +146,7 @@ def graded_cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str
         if _ready(assignment):
             continue
         master = nbformat.read(REPO / "solutions" / f"{assignment}.ipynb", as_version=4)
-        cases = build_cases(master, _library(short, "mistakes"), _library(short, "alternatives"))
+        cases = build_cases(master, _safe_library(short, "mistakes"), _safe_library(short, "alternatives"))
         results[assignment] = grade_cases(assignment, cases, tmp_path_factory.mktemp(f"validity-{short}"))
     return results
 
@@ -144,6 +156,8 @@ _SUMMARY: dict[str, dict] = {}
 
 @pytest.mark.parametrize(("assignment", "kind", "case"), _cases())
 def test_does_each_case_score_as_intended(graded_cases, assignment, kind, case):
+    if kind == "broken":
+        pytest.fail(f"the library does not load: {case[0]}")
     why = _ready(assignment)
     if why:
         pytest.skip(why)

@@ -30,7 +30,7 @@ from types import ModuleType
 from typing import Any
 
 __all__ = ["ASSIGNMENT", "MODELS", "REFERENCE_JSON", "execute_master", "hidden_scores", "hidden_texts",
-           "load_model", "load_vocab", "ngram_baseline", "reference_figures", "reference_module"]
+           "load_model", "load_vocab", "ngram_baseline", "reference_figures", "reference_module", "seed_spread"]
 
 ASSIGNMENT = "a2_text_generation"
 REPO = Path(__file__).resolve().parents[3]
@@ -158,13 +158,21 @@ def ngram_baseline(module: ModuleType, order: int = 5) -> dict[str, Any]:
     return {"order": order, "hidden_bits_per_char": round(bpc, 4), "seconds": round(time.perf_counter() - start, 1)}
 
 
-def execute_master(workdir: str | os.PathLike, *, timeout: float = 1200.0) -> dict[str, Any]:
-    """Execute ``solutions/a2_text_generation.ipynb`` with nbclient in ``workdir``; wall time and load."""
+def execute_master(workdir: str | os.PathLike, *, timeout: float = 1200.0, seed: int | None = None) -> dict[str, Any]:
+    """Execute ``solutions/a2_text_generation.ipynb`` with nbclient in ``workdir``; wall time and load.
+
+    ``seed`` replaces the notebook's ``SEED = 0`` (to measure the run-to-run spread of the recipe).
+    """
     import nbformat
     from nbclient import NotebookClient
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     nb = nbformat.read(REPO / "solutions" / f"{ASSIGNMENT}.ipynb", as_version=4)
+    if seed is not None:
+        setup = [c for c in nb.cells if "\nSEED = 0" in c.source]
+        if len(setup) != 1:
+            raise RuntimeError("the master notebook has no single cell setting 'SEED = 0'; update execute_master")
+        setup[0].source = setup[0].source.replace("\nSEED = 0", f"\nSEED = {int(seed)}")
     load_before, start = os.getloadavg(), time.perf_counter()
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(workdir)}}).execute()
@@ -174,7 +182,8 @@ def execute_master(workdir: str | os.PathLike, *, timeout: float = 1200.0) -> di
             "load_average_after": list(os.getloadavg())}
 
 
-def reference_figures(executed: str | os.PathLike | None = None, *, baseline: bool = True) -> dict[str, Any]:
+def reference_figures(executed: str | os.PathLike | None = None, *, baseline: bool = True,
+                      spread_seeds: tuple[int, ...] = ()) -> dict[str, Any]:
     """Measure the reference figures of assignment 2.
 
     Parameters
@@ -184,6 +193,9 @@ def reference_figures(executed: str | os.PathLike | None = None, *, baseline: bo
         it now in a temporary folder and records its wall time.
     baseline : bool, keyword-only
         Also score the character 5-gram baseline (about 30 s).
+    spread_seeds : tuple of int, keyword-only
+        Also re-run the notebook with each of these seeds (about 4-5 minutes each) and record the
+        hidden figures under ``"seed_spread"``.
 
     Returns
     -------
@@ -223,7 +235,22 @@ def reference_figures(executed: str | os.PathLike | None = None, *, baseline: bo
     }
     if baseline:
         figures["char_5gram_baseline"] = ngram_baseline(module)
+    if spread_seeds:
+        figures["seed_spread"] = seed_spread(module, spread_seeds)
     return figures
+
+
+def seed_spread(module: ModuleType, seeds: tuple[int, ...]) -> dict[str, Any]:
+    """Hidden figures of the master notebook re-run with other seeds (the run-to-run spread of the recipe)."""
+    runs = {}
+    for seed in seeds:
+        workdir = tempfile.mkdtemp(prefix=f"a2-seed{seed}-")
+        execution = execute_master(workdir, seed=seed)
+        hidden = hidden_scores(module, Path(workdir) / "artifacts" / "a2")
+        runs[str(seed)] = {"hidden_bits_per_char": {k: round(v, 4) for k, v in hidden["bits_per_char"].items()},
+                           "hidden_word_perplexity": round(hidden["word_perplexity"], 2),
+                           "wall_seconds": execution["wall_seconds"]}
+    return runs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,11 +263,13 @@ def main(argv: list[str] | None = None) -> int:
                              "artifacts/a2); default: execute it now in a temporary folder")
     parser.add_argument("--out", type=Path, default=REFERENCE_JSON, help=f"default: {REFERENCE_JSON}")
     parser.add_argument("--no-baseline", action="store_true", help="skip the character 5-gram baseline")
+    parser.add_argument("--spread-seeds", type=int, nargs="*", default=[],
+                        help="also re-run the notebook with these seeds to record the run-to-run spread")
     args = parser.parse_args(argv)
     if args.executed is not None and not (args.executed / "artifacts" / "a2" / "metrics.json").is_file():
         parser.error(f"--executed {args.executed}: no artifacts/a2/metrics.json there; pass the folder "
                      "the notebook ran in (its working directory)")
-    figures = reference_figures(args.executed, baseline=not args.no_baseline)
+    figures = reference_figures(args.executed, baseline=not args.no_baseline, spread_seeds=tuple(args.spread_seeds))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(figures, indent=2))
