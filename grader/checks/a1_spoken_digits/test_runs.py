@@ -8,9 +8,12 @@ the submission's own ``predict_digits``, reaches
     threshold = floor_to_0.01(reference hidden micro-F1 - margin)
 
 with the reference figures of ``reference/a1_spoken_digits.json`` (``make reference``) and
-``MARGIN`` below: 0.05 for the log-mel models (a seeded re-run of the same recipe with other
-seeds moved hidden micro-F1 by up to 0.02), 0.15 for the raw-audio models (seed-to-seed
-spread about 0.07). Without the reference file the issue's targets minus the margin are used.
+``MARGIN`` below: 0.05 for the log-mel models (the CNN recipe trained with four seeds scored
+0.970-0.990 on the hidden clips, so 0.05 is about twice that spread), 0.15 for the raw-audio
+models (they vary more: 0.67-0.74 hidden across the seeds and batch sizes tried; the threshold
+stays at the issue's target of 0.50 or above). With the committed reference figures the
+thresholds are: raw-audio LSTM 0.52, on augmented clips 0.60, log-mel LSTM 0.93, on augmented
+clips 0.93, CNN 0.93. Without the reference file the issue's targets minus the margin are used.
 """
 from __future__ import annotations
 
