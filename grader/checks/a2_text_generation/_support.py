@@ -44,6 +44,21 @@ def fixed_lm(rng: np.random.Generator, vocab_size: int, *, units: int = 8, scale
     return model
 
 
+def first_token_lm(rng: np.random.Generator, vocab_size: int):
+    """A (non-causal) model whose logits at every step depend on the window's first and current ids.
+
+    Greedy generation with it reveals what a ``generate_text`` puts at the start of its context.
+    """
+    import keras
+
+    ids = keras.Input(shape=(None,), dtype="int32")
+    embedding = keras.layers.Embedding(vocab_size, vocab_size)
+    x = embedding(ids)
+    model = keras.Model(ids, x + 3.0 * x[:, :1, :])
+    embedding.set_weights([rng.normal(0.0, 1.0, (vocab_size, vocab_size)).astype(np.float32)])
+    return model
+
+
 def logits_of(model, ids: np.ndarray) -> np.ndarray:
     """Logits of a model for an int batch ``(batch, time)`` as a NumPy array."""
     import keras

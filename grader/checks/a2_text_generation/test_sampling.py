@@ -122,12 +122,13 @@ def test_generate_text_deterministic(student, reference, rng):
        timeout=120)
 def test_generate_text_greedy_matches_reference(student, reference, rng):
     for level, setup in (("char", _char_setup), ("word", _word_setup)):
-        vocab, model = setup(reference, rng)
-        for seed_text in ("oil prices", ""):
-            got = student.generate_text(model, vocab, seed_text, 15, 0.0, np.random.default_rng(0), level)
-            want = reference.generate_text(model, vocab, seed_text, 15, 0.0, np.random.default_rng(0), level)
-            if got != want:
-                raise CheckFailed(f"level {level!r}, seed {seed_text!r}: expected {want!r}, got {got!r}")
+        vocab, lstm = setup(reference, rng)
+        for model in (lstm, s.first_token_lm(rng, len(vocab))):
+            for seed_text in ("oil prices", "oil", ""):
+                got = student.generate_text(model, vocab, seed_text, 15, 0.0, np.random.default_rng(0), level)
+                want = reference.generate_text(model, vocab, seed_text, 15, 0.0, np.random.default_rng(0), level)
+                if got != want:
+                    raise CheckFailed(f"level {level!r}, seed {seed_text!r}: expected {want!r}, got {got!r}")
 
 
 @check(points=1, message="generate_text must raise a ValueError for a level other than 'char' or 'word'.")

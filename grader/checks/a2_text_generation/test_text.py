@@ -10,14 +10,16 @@ from grader.checks.a2_text_generation import _support as s
 
 _MARKUP = ["<b>", "</b>", "<p>", "</A>", '<A HREF="http://www.investor.reuters.com/FullQuote.aspx?ticker=MSFT.O">',
            "<TXN.N>", "<BRCM.O>", "<br />", '<font size=-1 color=#6f6f6f>', "</FONT>"]
-_PIECES = ["Oil", "Prices", "RISE", "Reuters", "U.S.", "Inc.", "firm's", "don't", "'quoted'", "$2.6", "4,400",
-           "3.5%", "(AP)", "--", "—", "–", "“Up”", "‘Yes’", "`it`", "café", "Zürich", "naïve", "AT&T", "#1",
-           "e-mail", "a/b", "?!", ";:", "\n", "  ", "\t", "x_y", "*", "=", "ü", "Ω", "😀", "they're", "we've",
-           "it'll", "I'd", "I'm", "'sad'", "rock'n'roll", "1,000.50", ".5", "5."]
+_WORDS = ["Oil", "Prices", "RISE", "Reuters", "U.S.", "Inc.", "$2.6", "4,400", "3.5%", "(AP)", "--", "e-mail"]
+_PIECES = _WORDS + ["firm's", "don't", "'quoted'", "—", "–", "“Up”", "‘Yes’", "`it`", "AT&T", "#1", "a/b", "?!",
+                    ";:", "\n", "  ", "\t", "x_y", "*", "=", "Ω", "😀", "they're", "we've", "it'll", "I'd", "I'm",
+                    "'sad'", "rock'n'roll", "1,000.50", ".5", "5."]
 
 
-def _raw_texts(rng: np.random.Generator, n: int, pool: list[str]) -> list[str]:
-    return ["".join(rng.choice(["", " "]) + p for p in rng.choice(pool, rng.integers(1, 14))) for _ in range(n)]
+def _raw_texts(rng: np.random.Generator, n: int, pool: list[str], *, glue: bool = True) -> list[str]:
+    """Random texts of pieces of ``pool``, glued together or separated by a space (always, without ``glue``)."""
+    gaps = ["", " "] if glue else [" "]
+    return ["".join(rng.choice(gaps) + p for p in rng.choice(pool, rng.integers(1, 14))) for _ in range(n)]
 
 
 def _compare_normalisation(student, reference, texts: list[str]) -> None:
@@ -32,7 +34,7 @@ def _compare_normalisation(student, reference, texts: list[str]) -> None:
 @check(points=1, message="normalize_text must replace every <...> (HTML tags, links, tickers) by a space "
                          "and keep the text between tags.")
 def test_normalize_removes_markup(student, reference, rng):
-    _compare_normalisation(student, reference, _raw_texts(rng, 40, _MARKUP + _PIECES[:12]))
+    _compare_normalisation(student, reference, _raw_texts(rng, 40, _MARKUP + _WORDS))
 
 
 @check(points=1, message="normalize_text must map dashes, curly quotes and backticks to - ' \" and strip "
@@ -40,13 +42,13 @@ def test_normalize_removes_markup(student, reference, rng):
 def test_normalize_typography_and_accents(student, reference, rng):
     _compare_normalisation(student, reference,
                            _raw_texts(rng, 40, ["—", "–", "“Up”", "‘Yes’", "`it`", "café", "Zürich", "naïve",
-                                                "Oil", "down"]))
+                                                "Oil", "down"], glue=False))
 
 
 @check(points=1, message="normalize_text must lower-case the text and turn every character outside ALPHABET "
                          "(line breaks included) into a space.")
 def test_normalize_case_and_character_set(student, reference, rng):
-    texts = _raw_texts(rng, 40, ["AT&T", "#1", "x_y", "*", "=", "Ω", "😀", "\n", "\t", "OIL", "Prices", "a/b"])
+    texts = _raw_texts(rng, 40, ["AT&T", "#", "x_y", "*", "=", "Ω", "😀", "\n", "\t", "OIL", "Prices", "Ab"])
     _compare_normalisation(student, reference, texts)
     allowed = set(reference.ALPHABET)
     for text in texts:
