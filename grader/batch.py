@@ -45,7 +45,7 @@ class Options:
     submissions: Path
     out: Path
     workers: int = 1
-    timeout: float = 900.0
+    timeout: float = 1800.0
     cell_timeout: float = 600.0
     memory_gb: float = 6.0
     disk_gb: float = 4.0
@@ -213,17 +213,19 @@ def grade_assignment(opts: Options) -> dict:
                         disk=int(opts.disk_gb * 2**30), threads=threads)
         data_dir = str(opts.data_dir.resolve()) if opts.data_dir else _default_data_dir()
         kit_read = _kit_read_paths()
+        check_read = [*_kit_list_dirs(), str(REPO / "grader"), *([data_dir] if data_dir else [])]
         run = CheckRun(assignment=a, checks_dir=opts.checks.resolve(), reference_module=ref, data_dir=data_dir,
-                       threads=threads)
+                       read=check_read, threads=threads, memory=limits.memory, timeout=opts.checks_timeout,
+                       check_timeout=opts.check_timeout)
         checks = collect_checks(run)
         manual = _manual_cells(master)
         checks_file = atomic_write(gb.root / "checks.json", json.dumps({"checks": checks, "manual": manual}, indent=1))
         exec_version, grade_version = versions(opts, master_path, limits)
         todo = [s for s in everyone if not _is_done(gb, s, opts, grade_version)]
+        selfcheck = _self_check(run, checks, gb, grade_version) if todo else {"failed": []}
         student_data = _student_data(opts) if todo and not opts.answers_only else (
             str(opts.student_data) if opts.student_data else None)
         others = {p.stem: str(p) for p in opts.solutions.glob("*.ipynb") if p.stem != a}
-        check_read = [*_kit_list_dirs(), str(REPO / "grader"), *([data_dir] if data_dir else [])]
         jobs_dir = gb.dir("cache/jobs")
 
         def job_for(student: str, cpus: list[int] | None) -> Path:
@@ -247,7 +249,37 @@ def grade_assignment(opts: Options) -> dict:
             statuses[r["status"]] = statuses.get(r["status"], 0) + 1
         return {"gradebook": str(gb.root), "students": len(everyone), "graded": len(todo),
                 "skipped": len(everyone) - len(todo), "statuses": statuses,
-                "seconds": round(time.monotonic() - t0, 2)}
+                "reference_failures": selfcheck["failed"], "seconds": round(time.monotonic() - t0, 2)}
+
+
+def _self_check(run: CheckRun, checks: list[dict], gb: Gradebook, version: str) -> dict:
+    """Run the answer checks on the reference itself, once per kit/check version.
+
+    Every check must pass on the master's own answers; those that do not are listed (a check
+    or master bug the instructor must see). It also fills the shared numba cache, which every
+    sandbox then gets a copy of (librosa's kernels compile once per batch, not per process).
+    """
+    import tempfile
+
+    from grader.checking import run_checks
+
+    path = gb.root / "cache" / "selfcheck.json"
+    try:
+        old = json.loads(path.read_text())
+        if old.get("version") == version:
+            return old
+    except (OSError, ValueError):
+        pass
+    with tempfile.TemporaryDirectory(prefix="grader-self-") as tmp, \
+            open(gb.root / "cache" / "selfcheck.log", "w") as log:
+        outcome = run_checks(run, checks, student_module=None, workdir=None, tmp=Path(tmp), log=log,
+                             numba_cache=gb.root / "cache" / "numba", share_numba_cache=True)
+    failed = sorted(r["name"] for r in outcome.results.values() if r["outcome"] not in ("passed", "not_run"))
+    failed += [f"(the self-check itself: {c})" for c in outcome.crashes]
+    doc = {"version": version, "failed": failed, "crashes": outcome.crashes,
+           "seconds": round(outcome.seconds, 2)}
+    atomic_write(path, json.dumps(doc, indent=1))
+    return doc
 
 
 def _default_data_dir() -> str | None:

@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="nbgrader submitted/ folder (default: the demo class, examples/submitted)")
     g.add_argument("--out", type=Path, default=REPO / "gradebook", help="gradebook folder (default: gradebook)")
     g.add_argument("--workers", type=int, default=1, help="submissions graded in parallel (default 1)")
-    g.add_argument("--timeout", type=float, default=900, help="seconds per notebook (default 900)")
+    g.add_argument("--timeout", type=float, default=1800, help="seconds per notebook (default 1800)")
     g.add_argument("--cell-timeout", type=float, default=600, help="seconds per cell (default 600)")
     g.add_argument("--memory", type=float, default=6, metavar="GB",
                    help="memory per submission, GiB (default 6); the kernel is killed past it")
@@ -95,4 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.assignment}: {summary['students']} student(s) ({summary['graded']} graded now, "
               f"{summary['skipped']} unchanged) in {summary['seconds']:.0f} s: {st}")
         print(f"gradebook: {summary['gradebook']}/grades.csv (feedback/, results/, executed/, logs/)")
+    if summary.get("reference_failures"):
+        print(f"warning: the reference solution fails {len(summary['reference_failures'])} check(s): "
+              f"{', '.join(summary['reference_failures'])}; see {summary['gradebook']}/cache/selfcheck.log",
+              file=sys.stderr)
     return 0

@@ -7,7 +7,7 @@ For every master notebook ``solutions/<assignment>.ipynb`` five students submit:
     cleo-partial    the first half of the answer cells solved, the rest left as stubs
     dev-mistake     the reference with one realistic mistake from tests/validity/<short>_mistakes.py
                     (skipped while that library does not exist)
-    eve-crash       the reference whose kernel dies two thirds of the way through
+    eve-crash       the reference whose kernel dies a third of the way through
 
 Outputs are stripped and cell ids kept, so regenerating gives the same files (a test checks
 that the committed demo class matches the masters). ``make grade`` grades it.
@@ -71,7 +71,7 @@ def students_for(master: nbformat.NotebookNode, assignment: str, validity: Path)
         out["dev-mistake"] = _with_cell(copy.deepcopy(master), mistake[1], mistake[2])
     crash = copy.deepcopy(master)
     provided = [i for i, c in enumerate(cells_of(crash)) if c.role == "provided"]
-    at = provided[(2 * len(provided)) // 3] if provided else len(crash.cells)
+    at = provided[len(provided) // 3] if provided else len(crash.cells)
     cell = new_code_cell("# the kernel dies here (as when a notebook runs out of memory)\nimport os\nos._exit(1)")
     cell.id = "demo-crash"
     crash.cells.insert(at, cell)
@@ -80,14 +80,14 @@ def students_for(master: nbformat.NotebookNode, assignment: str, validity: Path)
 
 
 def generate(solutions: Path = REPO / "solutions", out: Path = REPO / "examples" / "submitted",
-             validity: Path = REPO / "tests" / "validity") -> list[Path]:
+             validity: Path = REPO / "tests" / "validity", *, assignments: list[str] | None = None) -> list[Path]:
     """Write the demo class for every master in ``solutions``; returns the files written.
 
     The demo students' folders are replaced as a whole (stale submissions disappear); other
     folders in ``out`` are left alone.
     """
     written = []
-    masters = sorted(Path(solutions).glob("*.ipynb"))
+    masters = [m for m in sorted(Path(solutions).glob("*.ipynb")) if assignments is None or m.stem in assignments]
     for student in DEMO_STUDENTS:
         if (out / student).is_dir():
             shutil.rmtree(out / student)
@@ -106,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m grader.demo", description=__doc__.split("\n")[0])
     p.add_argument("--solutions", type=Path, default=REPO / "solutions")
     p.add_argument("--out", type=Path, default=REPO / "examples" / "submitted")
+    p.add_argument("--assignments", default=None, help="comma-separated (default: every master)")
     args = p.parse_args(argv)
-    files = generate(args.solutions, args.out)
+    files = generate(args.solutions, args.out,
+                     assignments=args.assignments.split(",") if args.assignments else None)
     for f in files:
         print(f.relative_to(args.out.parent) if f.is_relative_to(args.out.parent) else f)
     print(f"demo class: {len(files)} notebooks in {args.out}; grade it with `make grade`")

@@ -56,7 +56,7 @@ class Limits:
         CPU affinity.
     """
 
-    timeout: float = 900.0
+    timeout: float = 1800.0
     cell_timeout: float = 600.0
     memory: int = 6 << 30
     disk: int = 4 << 30
@@ -165,10 +165,20 @@ def kernel_env(workdir: Path, data_dir: str | None, threads: int) -> dict[str, s
     return env
 
 
-def prepare_workdir(workdir: Path) -> None:
+def seed_numba_cache(source: Path | None, target: Path) -> None:
+    """Copy a warm numba cache (made by trusted code) into a sandbox's own cache folder."""
+    target.mkdir(parents=True, exist_ok=True)
+    if source is not None and source.is_dir():
+        import shutil
+
+        shutil.copytree(source, target, dirs_exist_ok=True, symlinks=False)
+
+
+def prepare_workdir(workdir: Path, *, numba_cache: Path | None = None) -> None:
     """Create the working folder and its dot-folders (home, caches, sockets)."""
     for sub in (".tmp", ".config/matplotlib", ".cache", ".ipython", ".jupyter", ".k", ".keras"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
+    seed_numba_cache(numba_cache, workdir / ".cache" / "numba")
     # a warm matplotlib font cache saves seconds per submission
     try:
         import matplotlib
@@ -267,16 +277,19 @@ async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_
                 break
             result.cells_run += 1
             timed_out = time.monotonic() - started >= limits.cell_timeout
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "error":
-                    if timed_out and out.get("ename") in ("KeyboardInterrupt", "CellTimeoutError"):
-                        out["ename"], out["evalue"] = "CellTimeoutError", timeout_error["evalue"]
-                    _note_failure(result, cell, index, out.get("ename", "Error"), out.get("evalue", ""))
-                    if timed_out and not await _responsive(client, 15):
-                        dog.kill(f"cell {index + 1} ran past the per-cell timeout ({limits.cell_timeout:g} s) "
-                                 "and could not be interrupted")
-                        result.status, result.reason = "cell_stuck", dog.reason or ""
-                    break
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if timed_out:
+                if errors and errors[0].get("ename") in ("KeyboardInterrupt", "CellTimeoutError"):
+                    errors[0]["ename"], errors[0]["evalue"] = "CellTimeoutError", timeout_error["evalue"]
+                elif not errors:  # the interrupt did nothing: no error came back from the kernel
+                    cell.outputs.append(nbformat.v4.new_output("error", **timeout_error))
+                _note_failure(result, cell, index, "CellTimeoutError", timeout_error["evalue"])
+                if not await _responsive(client, min(15.0, limits.cell_timeout)):
+                    dog.kill(f"cell {index + 1} ran past the per-cell timeout ({limits.cell_timeout:g} s) "
+                             "and could not be interrupted")
+                    result.status, result.reason = "cell_stuck", dog.reason or ""
+            elif errors:
+                _note_failure(result, cell, index, errors[0].get("ename", "Error"), errors[0].get("evalue", ""))
             if result.status != "completed":
                 break
             if dog.reason:
@@ -301,9 +314,12 @@ async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_
 
 
 async def _responsive(client: CappedClient, seconds: float) -> bool:
-    """Does the kernel answer a kernel_info request within ``seconds`` (after an interrupt)?"""
+    """Does the kernel run a trivial statement within ``seconds`` (after an interrupt)?
+
+    (``kernel_info`` is no probe: ipykernel 7 answers it while a cell is still running.)
+    """
     try:
-        msg_id = client.kc.kernel_info()
+        msg_id = client.kc.execute("None", silent=True, store_history=False)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:

@@ -186,6 +186,11 @@ def classify(item: pytest.Item, exc: BaseException, report: Any) -> dict[str, An
                 "log": full}
     if isinstance(exc, AssertionError):
         return {"outcome": "failed", "output": message, "log": full}
+    workdir = os.environ.get("GRADER_WORKDIR")
+    if isinstance(exc, FileNotFoundError) and workdir and workdir in f"{exc.filename} {exc}":
+        what = exc.filename if exc.filename and str(exc.filename).startswith(workdir) else _short(exc)
+        return {"outcome": "failed", "log": full,
+                "output": f"{message}\n(not found: {what}; did your notebook save it?)"}
     return {"outcome": "error", "check_error": True,
             "output": f"{message}\n({type(exc).__name__} while checking your answer: {_short(exc)})",
             "log": full}

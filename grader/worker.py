@@ -169,7 +169,8 @@ def _grade(job: Job, gb: Gradebook, log: _Log, lf: IO[str]) -> dict:
                        check_timeout=job.check_timeout, threads=job.threads,
                        cpus=tuple(job.cpus) if job.cpus else None, seed=job.seed)
         log("running the checks")
-        outcome = run_checks(run, checks, student_module=module, workdir=exec_dir, tmp=tmp, log=lf)
+        outcome = run_checks(run, checks, student_module=module, workdir=exec_dir, tmp=tmp, log=lf,
+                             numba_cache=gb.root / "cache" / "numba")
         log(f"checks: {len(outcome.results)} result(s) in {outcome.seconds:.1f} s; "
             f"sandbox: {json.dumps(outcome.protections)}")
         for r in outcome.results.values():
@@ -209,7 +210,7 @@ def _execution(job: Job, gb: Gradebook, sha: str, master: Any, nb: Any, tmp: Pat
                       "failed_cells": [], "cached": False}
     work = tmp / "w"
     work.mkdir()
-    prepare_workdir(work)
+    prepare_workdir(work, numba_cache=gb.root / "cache" / "numba")
     limits = Limits(**{k: (tuple(v) if k == "cpus" and v else v) for k, v in job.limits.items()})
     policy = Policy(workdir=str(work), read=[*job.kernel_read, *([job.student_data] if job.student_data else [])],
                     list_dirs=job.kernel_list,

@@ -67,6 +67,8 @@ def build_all(outside: Path) -> dict[str, bytes | tuple[bytes, str]]:
         "syntax_error": _dump(_set(c(), "square", "def square(x)\n    return np.asarray(x) ** 2")),
         "exception_in_cell": _dump(_insert_before(c(), "train", "raise ValueError('boom')")),
         "infinite_loop": _dump(_insert_before(c(), "train", "while True:\n    pass")),
+        "uninterruptible": _dump(_insert_before(c(), "train", "import signal\nsignal.signal(signal.SIGINT, "
+                                                "signal.SIG_IGN)\nwhile True:\n    pass")),
         "memory_hog": _dump(_insert_before(c(), "train", "hog = b'x' * (3 << 30)")),
         "sys_exit": _dump(_insert_before(c(), "train", "import sys\nsys.exit(1)")),
         "os_exit": _dump(_insert_before(c(), "train", "import os\nos._exit(1)")),

@@ -21,6 +21,8 @@ EXPECTED = {
     "syntax_error": ("problems", ["answer cell 'square' failed on import: SyntaxError"], [0, 0, 2, 1, 0, 1]),
     "exception_in_cell": ("problems", ["errors in cell 6 ValueError"], FULL),
     "infinite_loop": ("problems", ["errors in cell 6 CellTimeoutError"], FULL),
+    "uninterruptible": ("cell_stuck", ["cell 6 ran past the per-cell timeout (5 s) and could not be interrupted"],
+                        ANSWERS_ONLY),
     "memory_hog": ("memory", ["memory limit exceeded"], ANSWERS_ONLY),
     "sys_exit": ("problems", ["errors in cell 6 SystemExit"], FULL),
     "os_exit": ("kernel_died", ["the kernel died in cell 6 (exit status 1)"], ANSWERS_ONLY),
@@ -57,6 +59,8 @@ def test_does_the_batch_complete_with_a_row_per_student(graded):
     table = rows(out)
     assert set(table) == set(EXPECTED)
     assert summary["students"] == len(EXPECTED) and summary["graded"] == len(EXPECTED)
+    assert summary["reference_failures"] == []
+    assert (out / corpus.ASSIGNMENT / "cache" / "selfcheck.json").is_file()
     for r in table.values():
         assert (r["max"], r["manual_max"], r["manual:written_mask"]) == ("9", "2", "pending")
 
@@ -84,6 +88,9 @@ def test_are_the_check_outcomes_specific(graded):
     stub = record(out, "stub")
     square = next(c for c in stub["checks"] if c["name"] == "test_square_values")
     assert "answer cell 'square', line 4, in square" in square["output"]
+    saved = next(c for c in stub["checks"] if c["name"] == "test_result_saved")
+    assert saved["outcome"] == "failed"
+    assert "(not found: ./artifacts/t1/result.json; did your notebook save it?)" in saved["output"]
 
 
 def test_does_hostile_code_stay_in_its_folder(graded, outside):

@@ -44,9 +44,11 @@ def test_is_the_demo_class_reproducible(tmp_path):
 def test_is_the_committed_demo_class_current(tmp_path):
     """``make demo`` regenerates examples/submitted/ after a master changes."""
     committed = REPO / "examples" / "submitted"
-    if not any((REPO / "solutions").glob("*.ipynb")) or not committed.is_dir():
-        pytest.skip("no masters or no committed demo class yet")
-    files = generate(REPO / "solutions", tmp_path / "submitted")
+    gradable = [m.stem for m in (REPO / "solutions").glob("*.ipynb")
+                if any((REPO / "grader" / "checks" / m.stem).glob("test_*.py"))]
+    if not gradable or not committed.is_dir():
+        pytest.skip("no gradable assignment (master + checks) or no committed demo class yet")
+    files = generate(REPO / "solutions", tmp_path / "submitted", assignments=gradable)
     stale = [f.relative_to(tmp_path) for f in files
              if not (committed.parent / f.relative_to(tmp_path)).is_file()
              or (committed.parent / f.relative_to(tmp_path)).read_bytes() != f.read_bytes()]

@@ -34,7 +34,7 @@ def test_are_results_in_gradescope_format(graded):
 def test_does_feedback_never_show_check_source(graded):
     out, _ = graded
     pages = list((out / A / "feedback").glob("*.html")) + list((out / A / "results").glob("*.json"))
-    assert len(pages) == 2 * 27
+    assert len(pages) == 2 * 28
     for page in pages:
         text = page.read_text()
         for marker in SOURCE_MARKERS:

@@ -80,10 +80,13 @@ def test_do_rescoring_and_changed_checks_reuse_executions(tmp_path, outside):
     # a new check: the next grading reruns the checks, never the notebooks
     (checks / corpus.ASSIGNMENT / "test_extra.py").write_text(
         "from grader.api import check\n\n\n@check(points=1, message='square(2) must be 4.')\n"
-        "def test_square_two(student):\n    assert student.square(2) == 4\n")
-    assert grade(subs, out, "--checks", str(checks), workers=1)["graded"] == 3
+        "def test_square_two(student):\n    assert student.square(2) == 4\n\n\n"
+        "@check(points=1, message='a check with a bug.')\ndef test_buggy(student):\n    assert student.square(2) == 5\n")
+    summary = grade(subs, out, "--checks", str(checks), workers=1)
+    assert summary["graded"] == 3
+    assert summary["reference_failures"] == ["test_buggy"]  # the instructor is warned
     row = rows(out)["reference"]
-    assert (row["test_square_two"], row["max"]) == ("1", "10")
+    assert (row["test_square_two"], row["test_buggy"], row["max"]) == ("1", "0", "11")
     assert "using the cached execution" in log("reference") and "executing the notebook" not in log("reference")
     # a submission without a cached execution is not executed by --rescore
     corpus.write_class(subs, {"late": corpus.build_all(outside)["sys_exit"]})  # new bytes: nothing cached

@@ -11,9 +11,16 @@ RATES = (0.7, 1.0, 1.3)
 SEMITONE = 2 ** (1 / 12)
 
 
+# librosa's time_stretch/pitch_shift compile numba kernels on first use: 20-45 s on 2 busy cores when
+# the process has no warm numba cache (the sandbox gives each check process a fresh NUMBA_CACHE_DIR).
+# The fixture compiles them once per process; the engine's watchdog counts that time in the first
+# check of the module, hence the longer time limit of these checks.
+TIMEOUT = 180
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _compiled_librosa_effects():
-    """Compile librosa's numba kernels before the timed checks (20-45 s without a warm numba cache)."""
+    """Compile librosa's numba kernels before the checks run student code."""
     import librosa
 
     y = s.tone(440.0, 2048)
@@ -28,7 +35,7 @@ def _versions(student, signal):
 
 
 @check(points=2, message="augment_clip must return 9 float32 1-D signals (3 stretch rates x 3 pitch shifts), "
-                         "the original clip first and unchanged.")
+                         "the original clip first and unchanged.", timeout=TIMEOUT)
 def test_augment_clip_nine_versions_original_first(student, rng):
     (signal,) = s.random_signals(rng, [int(rng.integers(2500, 4000))])
     versions = _versions(student, signal)
@@ -40,7 +47,7 @@ def test_augment_clip_nine_versions_original_first(student, rng):
 
 
 @check(points=2, message="augment_clip's time-stretched versions must be about len / rate long "
-                         "(3 versions per rate 0.7, 1.0, 1.3; a pitch shift keeps the length).")
+                         "(3 versions per rate 0.7, 1.0, 1.3; a pitch shift keeps the length).", timeout=TIMEOUT)
 def test_augment_clip_stretched_lengths(student, rng):
     n = int(rng.integers(3000, 4500))
     (signal,) = s.random_signals(rng, [n])
@@ -51,7 +58,7 @@ def test_augment_clip_stretched_lengths(student, rng):
 
 
 @check(points=2, message="augment_clip must shift the pitch by -1, 0 and +1 semitone at every stretch rate "
-                         "(checked on a pure tone), and time stretching must keep the pitch.")
+                         "(checked on a pure tone), and time stretching must keep the pitch.", timeout=TIMEOUT)
 def test_augment_clip_moves_pitch_by_a_semitone(student, rng):
     freq = float(rng.uniform(400, 700))
     n = 6000
@@ -71,7 +78,7 @@ def test_augment_clip_moves_pitch_by_a_semitone(student, rng):
 
 @check(points=2, message="augment_dataset must return 9 signals per clip, clip by clip (clip i's nine versions "
                          "at positions 9i to 9i+8, original first), and the labels repeated in step "
-                         "(np.repeat(labels, 9)).")
+                         "(np.repeat(labels, 9)).", timeout=TIMEOUT)
 def test_augment_dataset_labels_in_step(student, rng):
     lengths = rng.integers(1500, 3500, 4)
     signals = s.random_signals(rng, lengths)
