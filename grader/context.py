@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Callable
 
 from grader.answers import LoadedAnswers, load_answers, write_answers
-from grader.errors import GraderError
 
 __all__ = ["CheckContext", "REPO", "short_name"]
 
@@ -137,13 +136,3 @@ class CheckContext:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
-
-
-def ensure_known(assignment: str) -> None:
-    """Raise GraderError when ``assignment`` has no master notebook."""
-    if not (REPO / "solutions" / f"{assignment}.ipynb").is_file():
-        known = sorted(p.stem for p in (REPO / "solutions").glob("*.ipynb"))
-        raise GraderError(f"unknown assignment {assignment!r}: no solutions/{assignment}.ipynb; "
-                          f"known: {', '.join(known) or 'none'}")
-
-

@@ -237,7 +237,6 @@ async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_
     dog = Watchdog(memory=limits.memory, seconds=limits.timeout, folder=workdir, disk=limits.disk)
     result = ExecutionResult(status="completed")
     env = kernel_env(workdir, data_dir, limits.threads)
-    current: list[int] = [-1]
     try:
         km_started = False
         try:
@@ -256,7 +255,6 @@ async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
-            current[0] = index
             started = time.monotonic()
             try:
                 await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
