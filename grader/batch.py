@@ -122,6 +122,7 @@ def _student_data(opts: Options) -> str | None:
             sd.materialise_student(dest, link=True)
         except OSError:
             sd.materialise_student(dest, link=False)
+    dest.chmod(0o755)  # made by mkdtemp (0700); a kernel running as another user must read it
     return str(dest)
 
 

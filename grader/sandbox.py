@@ -24,8 +24,8 @@ file system            Landlock: read only system folders, the      Linux >= 5.1
 signals                Landlock scope: no signals to processes      Linux >= 6.12 (ABI 6)
                        outside the sandbox (cannot kill the
                        grader)
-other user             root: drop to ``nobody`` after setting up    when run as root
-                       (the working folder is chowned to it)
+other user             root: drop to ``nobody`` after setting up    opt-in, root only
+                       (``GRADER_DROP_ROOT=1``; experimental)
 core dumps, file size  ``RLIMIT_CORE = 0``, ``RLIMIT_FSIZE``        POSIX
 memory                 ``RLIMIT_AS`` at a generous multiple of      POSIX (not macOS)
                        the cap (the grader's RSS watchdog is the
@@ -94,7 +94,9 @@ class Policy:
     file_size : int or None
         ``RLIMIT_FSIZE`` in bytes.
     drop_to_nobody : bool
-        When root: run as ``nobody`` (65534).
+        When root: run as ``nobody`` (65534). Off unless ``GRADER_DROP_ROOT=1``: the working
+        folder must then belong to ``nobody`` and every input be readable by others, which the
+        engine does not arrange yet (untested; Landlock and namespaces are the protections used).
     report : str or None
         Where to write what was applied (JSON).
     """
@@ -109,7 +111,7 @@ class Policy:
     cpus: list[int] | None = None
     address_space: int | None = None
     file_size: int | None = 2 << 30
-    drop_to_nobody: bool = True
+    drop_to_nobody: bool = dataclasses.field(default_factory=lambda: os.environ.get("GRADER_DROP_ROOT") == "1")
     report: str | None = None
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -339,7 +341,9 @@ def apply(policy: Policy) -> dict[str, list[str]]:
         applied.append("audit hook refusing internet sockets (Python-level only)")
     blocked = _inaccessible_to_others([os.path.realpath(sys.executable), sys.prefix, policy.workdir,
                                        *policy.read]) if policy.drop_to_nobody else None
-    if policy.drop_to_nobody and hasattr(os, "geteuid") and os.geteuid() == 0 and blocked:
+    if not policy.drop_to_nobody and hasattr(os, "geteuid") and os.geteuid() == 0:
+        unavailable.append("another user: runs as root (GRADER_DROP_ROOT=1 drops to nobody; experimental)")
+    elif policy.drop_to_nobody and hasattr(os, "geteuid") and os.geteuid() == 0 and blocked:
         unavailable.append(f"dropping root to nobody ({blocked} is not readable by other users)")
     elif policy.drop_to_nobody and hasattr(os, "geteuid") and os.geteuid() == 0:
         try:
