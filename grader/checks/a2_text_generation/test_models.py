@@ -20,16 +20,20 @@ def _layers(model):
                 yield getattr(layer, inner)
 
 
+def _built(student, builder):
+    import keras
+
+    model = getattr(student, builder)(BUILDERS[builder])
+    if not isinstance(model, keras.Model):
+        raise CheckFailed(f"{builder} must return a keras.Model, got {type(model).__name__}")
+    return model, BUILDERS[builder]
+
+
 @pytest.mark.parametrize("builder", list(BUILDERS))
 @check(points=1, message="The language model must map int ids (batch, time), for any time, to logits over the "
                          "vocabulary (batch, time, vocab_size) through an Embedding and an LSTM.", timeout=120)
 def test_lm_logits_shapes(student, rng, builder):
-    import keras
-
-    vocab_size = BUILDERS[builder]
-    model = getattr(student, builder)(vocab_size)
-    if not isinstance(model, keras.Model):
-        raise CheckFailed(f"{builder} must return a keras.Model, got {type(model).__name__}")
+    model, vocab_size = _built(student, builder)
     for batch, time in [(2, 1), (3, 17), (1, 130)]:
         out = s.logits_of(model, rng.integers(0, vocab_size, (batch, time)))
         if out.shape != (batch, time, vocab_size):
@@ -44,8 +48,7 @@ def test_lm_logits_shapes(student, rng, builder):
 @check(points=1, message="The language model must output logits (no softmax: the loss applies it) and must be "
                          "causal: the output at step t may not depend on inputs after t.", timeout=120)
 def test_lm_logits_and_causal(student, rng, builder):
-    vocab_size = BUILDERS[builder]
-    model = getattr(student, builder)(vocab_size)
+    model, vocab_size = _built(student, builder)
     ids = rng.integers(0, vocab_size, (4, 12))
     out = s.logits_of(model, ids)
     if np.allclose(out.sum(axis=-1), 1.0, atol=1e-3) and out.min() >= 0:
