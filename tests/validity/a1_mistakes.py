@@ -6,8 +6,9 @@ answer cell with one edit (``_edit``), so a mistake stays one mistake when the m
 an edit whose text is no longer in the master fails loudly at import.
 
 Expected checks are test function names (a parametrised check by its full name, e.g.
-``test_masked_model_honours_the_mask[build_raw_lstm]``). A mistake that also breaks the
-end-to-end pipeline lists ``test_predict_digits_pipeline``: that loss is deserved.
+``test_masked_model_honours_the_mask[build_raw_lstm]``). A mistake that also changes what the
+models are fed from the wav files lists ``test_predict_digits_pipeline`` (PIPELINE): that
+loss is deserved, since the saved models would be scored through the same pipeline.
 
 Not expressible as an answer cell, so not here: augmenting the validation clips (the split
 and the call of ``augment_dataset`` are in locked cells).
@@ -70,7 +71,7 @@ MISTAKES = [
     # ---- part 2: frame_signals, build_raw_lstm
     ("frame_valid_only_when_full", "a1_frame_signals",
      _edit("a1_frame_signals", (".any(axis=-1)", ".all(axis=-1)")),
-     ["test_frame_mask_consistent_with_sample_mask"]),
+     ["test_frame_mask_consistent_with_sample_mask", PIPELINE]),
     ("frame_mask_from_nonzero_values", "a1_frame_signals",
      _edit("a1_frame_signals", ("frame_mask = np.asarray(mask, dtype=bool).reshape(n, n_frames, frame_len).any(axis=-1)",
                                 "frame_mask = (frames != 0).any(axis=-1)")),
@@ -120,7 +121,7 @@ MISTAKES = [
             "                                      + self.false_positives + self.false_negatives)\n"
             "        return ops.mean(per_class)")),
      ["test_micro_f1_matches_sklearn_over_batches", "test_micro_f1_is_not_a_batch_average",
-      "test_micro_f1_in_a_compiled_model"]),
+      "test_micro_f1_reset_state", "test_micro_f1_in_a_compiled_model"]),   # reset: macro of one class is 0.2
     ("f1_score_without_false_negatives", "a1_micro_f1",
      _edit("a1_micro_f1", ("return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0",
                            "return 2 * tp / (2 * tp + fp) if tp + fp else 0.0")),
@@ -153,7 +154,7 @@ MISTAKES = [
     ("spectrogram_mask_all_true", "a1_log_mel",
      _edit("a1_log_mel", ("return centres[None, :] < lengths[:, None]",
                           "return np.ones((mask.shape[0], len(centres)), dtype=bool)")),
-     ["test_spectrogram_mask"]),
+     ["test_spectrogram_mask", PIPELINE]),
     ("spectrogram_lstm_mean_over_padded_steps", "a1_build_spectrogram_lstm",
      _edit("a1_build_spectrogram_lstm",
            ('x = layers.GlobalAveragePooling1D(name="masked_time_average")(x, mask=spec_mask)',
@@ -176,8 +177,7 @@ MISTAKES = [
      ["test_augment_clip_nine_versions_original_first", "test_augment_dataset_labels_in_step"]),
     ("augment_stretch_inverted", "a1_augment",
      _edit("a1_augment", ("time_stretch(signal, rate=rate, n_fft=N_FFT)", "time_stretch(signal, rate=1 / rate, n_fft=N_FFT)")),
-     ["test_augment_clip_stretched_lengths", "test_augment_clip_moves_pitch_by_a_semitone",
-      "test_augment_dataset_labels_in_step"]),
+     ["test_augment_clip_stretched_lengths", "test_augment_dataset_labels_in_step"]),   # pitches still right
     ("augment_two_semitones", "a1_augment",
      _edit("a1_augment", ("n_steps=steps, n_fft=N_FFT", "n_steps=2 * steps, n_fft=N_FFT")),
      ["test_augment_clip_moves_pitch_by_a_semitone"]),
