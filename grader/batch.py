@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -223,7 +224,13 @@ def grade_assignment(opts: Options) -> dict:
         checks_file = atomic_write(gb.root / "checks.json", json.dumps({"checks": checks, "manual": manual}, indent=1))
         exec_version, grade_version = versions(opts, master_path, limits)
         todo = [s for s in everyone if not _is_done(gb, s, opts, grade_version)]
-        selfcheck = _self_check(run, checks, gb, grade_version) if todo else {"failed": []}
+        # the self-check runs beside the first students (it only has to finish before their checks
+        # copy its numba cache; a student checked earlier compiles its own)
+        selfcheck: dict = {"failed": []}
+        checker = threading.Thread(target=lambda: selfcheck.update(_self_check(run, checks, gb, grade_version)),
+                                   name="self-check", daemon=True)
+        if todo:
+            checker.start()
         student_data = _student_data(opts) if todo and not opts.answers_only else (
             str(opts.student_data) if opts.student_data else None)
         others = {p.stem: str(p) for p in opts.solutions.glob("*.ipynb") if p.stem != a}
@@ -243,6 +250,8 @@ def grade_assignment(opts: Options) -> dict:
 
         _run_workers(todo, job_for, slots, opts, gb, checks, manual, everyone, grade_version,
                      limit=opts.timeout + opts.checks_timeout + 300)
+        if checker.is_alive():
+            checker.join()
         records = gb.records(everyone)
         atomic_write(gb.root / "grades.csv", grades_table(records, checks, manual))
         statuses: dict[str, int] = {}
