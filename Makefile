@@ -62,7 +62,7 @@ bench: $(STAMP) data ## benchmarks: notebook times, grading overhead, rescoring 
 	$(PY) -m grader.bench --out bench/results.json
 
 reference: $(STAMP) data ## execute the reference notebooks and record their figures (reference/*.json)
-	$(PY) -m kit.reference
+	$(PY) -m grader.reference
 
 demo: $(STAMP) ## regenerate the demo class in examples/submitted/ from solutions/
 	$(PY) -m grader.demo

@@ -8,8 +8,48 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Callable
 
-__all__ = ["load_cases"]
+__all__ = ["load_cases", "master_editor"]
+
+SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
+
+
+def master_editor(assignment: str, solutions: Path = SOLUTIONS) -> Callable[..., str]:
+    """An editor of the master's answer cells, for writing one mistake as one edit.
+
+    Parameters
+    ----------
+    assignment : str
+        Master notebook name, e.g. ``"a1_spoken_digits"``.
+    solutions : Path
+        Folder of the master notebooks.
+
+    Returns
+    -------
+    callable
+        ``edit(grade_id, *(old, new))``: the master's answer cell ``grade_id`` with each
+        replacement applied in turn. Raises ``ValueError`` when ``old`` does not occur exactly
+        once, so a library whose master changed fails loudly instead of testing nothing.
+    """
+    import nbformat
+
+    cells = {c.metadata["nbgrader"]["grade_id"]: c.source
+             for c in nbformat.read(solutions / f"{assignment}.ipynb", as_version=4).cells
+             if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+
+    def edit(grade_id: str, *replacements: tuple[str, str]) -> str:
+        if grade_id not in cells:
+            raise ValueError(f"{assignment} has no answer cell {grade_id!r}; choose one of {sorted(cells)}")
+        source = cells[grade_id]
+        for old, new in replacements:
+            if source.count(old) != 1:
+                raise ValueError(f"{grade_id}: the text to replace occurs {source.count(old)} times, "
+                                 f"not once: {old!r}")
+            source = source.replace(old, new)
+        return source
+
+    return edit
 
 
 def load_cases(path: str | Path, name: str) -> list[tuple] | None:

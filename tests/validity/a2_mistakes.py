@@ -14,25 +14,9 @@ hidden rows into training (the split and the training calls are in locked cells)
 """
 from __future__ import annotations
 
-from pathlib import Path
+from grader.cases import master_editor
 
-import nbformat
-
-_MASTER = Path(__file__).resolve().parents[2] / "solutions" / "a2_text_generation.ipynb"
-_CELLS = {c.metadata["nbgrader"]["grade_id"]: c.source
-          for c in nbformat.read(_MASTER, as_version=4).cells
-          if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
-
-
-def _edit(grade_id: str, *replacements: tuple[str, str]) -> str:
-    """The master's answer cell ``grade_id`` with each ``(old, new)`` applied in turn (``old`` exactly once)."""
-    source = _CELLS[grade_id]
-    for old, new in replacements:
-        if source.count(old) != 1:
-            raise ValueError(f"{grade_id}: the text to replace occurs {source.count(old)} times, not once: {old!r}")
-        source = source.replace(old, new)
-    return source
-
+_edit = master_editor("a2_text_generation")
 
 CHAR, WORD = "[build_char_lm]", "[build_word_lm]"
 

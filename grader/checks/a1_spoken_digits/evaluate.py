@@ -16,10 +16,8 @@ from the same measurement it is compared with.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -29,12 +27,12 @@ from typing import Any, Iterable
 
 import numpy as np
 
-__all__ = ["ASSIGNMENT", "MODEL_KINDS", "REFERENCE_JSON", "execute_master", "hidden_scores",
-           "load_model", "reference_figures", "speaker_heldout"]
+__all__ = ["ASSIGNMENT", "MODEL_KINDS", "REFERENCE_JSON", "hidden_scores", "load_model", "reference_figures",
+           "speaker_heldout"]
 
 ASSIGNMENT = "a1_spoken_digits"
 REPO = Path(__file__).resolve().parents[3]
-REFERENCE_JSON = REPO / "reference" / f"{ASSIGNMENT}.json"
+REFERENCE_JSON = REPO / "reference" / f"{ASSIGNMENT}.json"  # written by grader.reference
 # saved model name -> the ``kind`` argument of predict_digits
 MODEL_KINDS = {"raw_lstm": "raw", "raw_lstm_aug": "raw", "spectrogram_lstm": "spectrogram",
                "spectrogram_lstm_aug": "spectrogram", "cnn": "cnn"}
@@ -142,49 +140,6 @@ def speaker_heldout(module: ModuleType, *, epochs: int = 15, seed: int = 0) -> d
             "seconds": round(time.perf_counter() - start, 1)}
 
 
-def execute_master(workdir: str | os.PathLike, *, timeout: float = 1200.0) -> dict[str, Any]:
-    """Execute ``solutions/a1_spoken_digits.ipynb`` in ``workdir`` with nbclient.
-
-    Returns
-    -------
-    dict
-        ``{"wall_seconds", "load_average_before", "load_average_after"}``.
-
-    Raises
-    ------
-    nbclient.exceptions.CellExecutionError
-        If a cell fails (the master must run clean).
-    """
-    import nbformat
-    from nbclient import NotebookClient
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    nb = nbformat.read(REPO / "solutions" / f"{ASSIGNMENT}.ipynb", as_version=4)
-    before = os.getloadavg()
-    start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(workdir)}}).execute()
-    wall = time.perf_counter() - start
-    nbformat.write(nb, Path(workdir) / f"{ASSIGNMENT}.executed.ipynb")
-    return {"wall_seconds": round(wall, 1), "load_average_before": list(before),
-            "load_average_after": list(os.getloadavg())}
-
-
-def _reference_module() -> ModuleType:
-    from grader.answers import load_answers, write_answers
-    from grader.extract import build_answers
-    from grader.notebook import read_master
-
-    folder = Path(tempfile.mkdtemp(prefix="a1-reference-"))
-    path = folder / f"reference_{ASSIGNMENT}.py"
-    write_answers(build_answers(read_master(REPO / "solutions" / f"{ASSIGNMENT}.ipynb"), None,
-                                title=f"{ASSIGNMENT} reference"), path)
-    loaded = load_answers(path, f"reference_{ASSIGNMENT}")
-    if loaded.errors:
-        raise RuntimeError(f"the master's answer cells failed to import: {loaded.errors}")
-    return loaded.module
-
-
 def reference_figures(executed: str | os.PathLike | None = None, *, speakers: bool = True) -> dict[str, Any]:
     """Measure the reference figures of assignment 1.
 
@@ -202,15 +157,13 @@ def reference_figures(executed: str | os.PathLike | None = None, *, speakers: bo
         JSON-ready figures: hidden micro-F1 per model, the notebook's validation figures and
         per-part seconds (from its ``metrics.json``), speaker-held-out accuracy, environment.
     """
-    import keras
-    import librosa
-    import tensorflow as tf
+    from grader.reference import environment, execute_master, reference_module
 
-    module = _reference_module()
+    module = reference_module(ASSIGNMENT)
     run: dict[str, Any] = {}
     if executed is None:
         executed = tempfile.mkdtemp(prefix="a1-executed-")
-        run = execute_master(executed)
+        run = execute_master(ASSIGNMENT, executed)
     artifacts = Path(executed) / "artifacts" / "a1"
     metrics = json.loads((artifacts / "metrics.json").read_text())
     figures: dict[str, Any] = {
@@ -221,9 +174,7 @@ def reference_figures(executed: str | os.PathLike | None = None, *, speakers: bo
         "cpu_seconds": metrics.get("cpu_seconds"),
         "load_average_at_end": metrics.get("load_average"),
         "notebook_execution": run or None,
-        "environment": {"python": platform.python_version(), "tensorflow": tf.__version__,
-                        "keras": keras.__version__, "librosa": librosa.__version__,
-                        "cpus": os.cpu_count(), "machine": platform.machine()},
+        "environment": environment(),
     }
     if speakers:
         figures["speaker_heldout"] = speaker_heldout(module)
@@ -231,25 +182,13 @@ def reference_figures(executed: str | os.PathLike | None = None, *, speakers: bo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m grader.checks.a1_spoken_digits.evaluate",
-        description="Execute the A1 master notebook (or reuse an executed folder) and write its "
-                    "reference figures as JSON.")
-    parser.add_argument("--executed", type=Path, default=None,
-                        help="folder where solutions/a1_spoken_digits.ipynb was executed "
-                             "(holds artifacts/a1); default: execute it now in a temporary folder")
-    parser.add_argument("--out", type=Path, default=REFERENCE_JSON, help=f"default: {REFERENCE_JSON}")
-    parser.add_argument("--no-speakers", action="store_true", help="skip the leave-one-speaker-out run")
-    args = parser.parse_args(argv)
-    if args.executed is not None and not (args.executed / "artifacts" / "a1" / "metrics.json").is_file():
-        parser.error(f"--executed {args.executed}: no artifacts/a1/metrics.json there; pass the folder "
-                     "the notebook ran in (its working directory)")
-    figures = reference_figures(args.executed, speakers=not args.no_speakers)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(figures, indent=2))
-    print(f"wrote {args.out}", file=sys.stderr)
-    return 0
+    """``python -m grader.checks.a1_spoken_digits.evaluate [--executed DIR] [--out F] [--no-speakers]``."""
+    from grader.reference import cli
+
+    return cli(ASSIGNMENT, argv,
+               add_options=lambda p: p.add_argument("--no-speakers", action="store_true",
+                                                    help="skip the leave-one-speaker-out run"),
+               options=lambda args: {"speakers": not args.no_speakers})
 
 
 if __name__ == "__main__":

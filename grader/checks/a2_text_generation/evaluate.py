@@ -18,10 +18,8 @@ the same measurement it is compared with.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -29,24 +27,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ASSIGNMENT", "MODELS", "REFERENCE_JSON", "execute_master", "hidden_scores", "hidden_texts",
-           "load_model", "load_vocab", "ngram_baseline", "reference_figures", "reference_module", "seed_spread"]
+__all__ = ["ASSIGNMENT", "MODELS", "REFERENCE_JSON", "hidden_scores", "hidden_texts",
+           "load_model", "load_vocab", "ngram_baseline", "reference_figures", "seed_spread"]
 
 ASSIGNMENT = "a2_text_generation"
 REPO = Path(__file__).resolve().parents[3]
-REFERENCE_JSON = REPO / "reference" / f"{ASSIGNMENT}.json"
+REFERENCE_JSON = REPO / "reference" / f"{ASSIGNMENT}.json"  # written by grader.reference
 # saved model name -> (level, vocabulary file)
 MODELS = {"char_lm": ("char", "char_vocab.json"), "word_lm": ("word", "word_vocab.json")}
-
-
-def reference_module() -> ModuleType:
-    """The master's answers module (built from ``solutions/a2_text_generation.ipynb``)."""
-    from grader.context import CheckContext
-
-    loaded = CheckContext({}).reference(ASSIGNMENT)
-    if loaded.errors:
-        raise RuntimeError(f"the master's answer cells failed to import: {loaded.errors}")
-    return loaded.module
 
 
 def load_model(artifacts_dir: str | os.PathLike, name: str) -> Any:
@@ -158,30 +146,6 @@ def ngram_baseline(module: ModuleType, order: int = 5) -> dict[str, Any]:
     return {"order": order, "hidden_bits_per_char": round(bpc, 4), "seconds": round(time.perf_counter() - start, 1)}
 
 
-def execute_master(workdir: str | os.PathLike, *, timeout: float = 1200.0, seed: int | None = None) -> dict[str, Any]:
-    """Execute ``solutions/a2_text_generation.ipynb`` with nbclient in ``workdir``; wall time and load.
-
-    ``seed`` replaces the notebook's ``SEED = 0`` (to measure the run-to-run spread of the recipe).
-    """
-    import nbformat
-    from nbclient import NotebookClient
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    nb = nbformat.read(REPO / "solutions" / f"{ASSIGNMENT}.ipynb", as_version=4)
-    if seed is not None:
-        setup = [c for c in nb.cells if "\nSEED = 0" in c.source]
-        if len(setup) != 1:
-            raise RuntimeError("the master notebook has no single cell setting 'SEED = 0'; update execute_master")
-        setup[0].source = setup[0].source.replace("\nSEED = 0", f"\nSEED = {int(seed)}")
-    load_before, start = os.getloadavg(), time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(workdir)}}).execute()
-    wall = time.perf_counter() - start
-    nbformat.write(nb, Path(workdir) / f"{ASSIGNMENT}.executed.ipynb")
-    return {"wall_seconds": round(wall, 1), "load_average_before": list(load_before),
-            "load_average_after": list(os.getloadavg())}
-
-
 def reference_figures(executed: str | os.PathLike | None = None, *, baseline: bool = True,
                       spread_seeds: tuple[int, ...] = ()) -> dict[str, Any]:
     """Measure the reference figures of assignment 2.
@@ -203,14 +167,13 @@ def reference_figures(executed: str | os.PathLike | None = None, *, baseline: bo
         JSON-ready: hidden bits per character and perplexity, the notebook's validation figures,
         novelty and distinct-n, per-part seconds (from its ``metrics.json``), environment.
     """
-    import keras
-    import tensorflow as tf
+    from grader.reference import environment, execute_master, reference_module
 
-    module = reference_module()
+    module = reference_module(ASSIGNMENT)
     run: dict[str, Any] = {}
     if executed is None:
         executed = tempfile.mkdtemp(prefix="a2-executed-")
-        run = execute_master(executed)
+        run = execute_master(ASSIGNMENT, executed)
     artifacts = Path(executed) / "artifacts" / "a2"
     metrics = json.loads((artifacts / "metrics.json").read_text())
     start = time.perf_counter()
@@ -230,8 +193,7 @@ def reference_figures(executed: str | os.PathLike | None = None, *, baseline: bo
         "cpu_seconds": metrics.get("cpu_seconds"),
         "load_average_at_end": metrics.get("load_average"),
         "notebook_execution": run or None,
-        "environment": {"python": platform.python_version(), "tensorflow": tf.__version__,
-                        "keras": keras.__version__, "cpus": os.cpu_count(), "machine": platform.machine()},
+        "environment": environment(),
     }
     if baseline:
         figures["char_5gram_baseline"] = ngram_baseline(module)
@@ -242,10 +204,12 @@ def reference_figures(executed: str | os.PathLike | None = None, *, baseline: bo
 
 def seed_spread(module: ModuleType, seeds: tuple[int, ...]) -> dict[str, Any]:
     """Hidden figures of the master notebook re-run with other seeds (the run-to-run spread of the recipe)."""
+    from grader.reference import execute_master
+
     runs = {}
     for seed in seeds:
         workdir = tempfile.mkdtemp(prefix=f"a2-seed{seed}-")
-        execution = execute_master(workdir, seed=seed)
+        execution = execute_master(ASSIGNMENT, workdir, seed=seed)
         hidden = hidden_scores(module, Path(workdir) / "artifacts" / "a2")
         runs[str(seed)] = {"hidden_bits_per_char": {k: round(v, 4) for k, v in hidden["bits_per_char"].items()},
                            "hidden_word_perplexity": round(hidden["word_perplexity"], 2),
@@ -254,27 +218,16 @@ def seed_spread(module: ModuleType, seeds: tuple[int, ...]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m grader.checks.a2_text_generation.evaluate",
-        description="Execute the A2 master notebook (or reuse an executed folder) and write its "
-                    "reference figures as JSON.")
-    parser.add_argument("--executed", type=Path, default=None,
-                        help="folder where solutions/a2_text_generation.ipynb was executed (holds "
-                             "artifacts/a2); default: execute it now in a temporary folder")
-    parser.add_argument("--out", type=Path, default=REFERENCE_JSON, help=f"default: {REFERENCE_JSON}")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the character 5-gram baseline")
-    parser.add_argument("--spread-seeds", type=int, nargs="*", default=[],
-                        help="also re-run the notebook with these seeds to record the run-to-run spread")
-    args = parser.parse_args(argv)
-    if args.executed is not None and not (args.executed / "artifacts" / "a2" / "metrics.json").is_file():
-        parser.error(f"--executed {args.executed}: no artifacts/a2/metrics.json there; pass the folder "
-                     "the notebook ran in (its working directory)")
-    figures = reference_figures(args.executed, baseline=not args.no_baseline, spread_seeds=tuple(args.spread_seeds))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(figures, indent=2))
-    print(f"wrote {args.out}", file=sys.stderr)
-    return 0
+    """``python -m grader.checks.a2_text_generation.evaluate [--executed DIR] [--out F] [--no-baseline] [--spread-seeds N ...]``."""
+    from grader.reference import cli
+
+    def add_options(parser) -> None:
+        parser.add_argument("--no-baseline", action="store_true", help="skip the character 5-gram baseline")
+        parser.add_argument("--spread-seeds", type=int, nargs="*", default=[],
+                            help="also re-run the notebook with these seeds to record the run-to-run spread")
+
+    return cli(ASSIGNMENT, argv, add_options=add_options,
+               options=lambda args: {"baseline": not args.no_baseline, "spread_seeds": tuple(args.spread_seeds)})
 
 
 if __name__ == "__main__":
