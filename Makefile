@@ -59,7 +59,7 @@ tensorboard: $(STAMP) ## TensorBoard over your runs/ and every graded student's 
 	$(VENV)/bin/tensorboard --logdir_spec "$$($(PY) -m grader logdirs --gradebook $(GRADEBOOK))" --bind_all
 
 bench: $(STAMP) data ## benchmarks: notebook times, grading overhead, rescoring (JSON in bench/)
-	$(PY) -m grader.bench --out bench/results.json
+	$(PY) -m grader.bench --out bench/results.json --students ada-reference,ben-stub
 
 reference: $(STAMP) data ## execute the reference notebooks and record their figures (reference/*.json)
 	$(PY) -m grader.reference

@@ -8,11 +8,15 @@ and checks:
 * ``serial_seconds`` / ``parallel_seconds`` — ``python -m grader grade`` into a fresh
   gradebook with 1 and with 2 workers (everything: extraction, sandboxed execution, checks,
   outputs); their ratios to ``plain_seconds`` (goal: serial <= 1.05);
-* ``rescore_seconds_per_student`` — ``--rescore`` on the serial gradebook.
+* ``rescore_seconds_per_student`` — ``--rescore`` on the serial gradebook;
+* ``reference`` — the master notebook executed once more with nbclient and measured by its
+  ``evaluate.reference_figures``: wall time, per-part seconds and the hidden-split figures of
+  every reference model (the same figures ``make reference`` commits, without the optional
+  extras such as the speaker-held-out runs).
 
 Results are merged into ``--out`` (default ``bench/results.json``) under ``"grading"``; other
 keys in that file (the reference notebooks' timings and figures written by other tools) are
-kept. ``--only plain,serial,parallel,rescore`` picks measurements.
+kept. ``--only reference,plain,serial,parallel,rescore`` picks measurements.
 """
 from __future__ import annotations
 
@@ -52,6 +56,20 @@ def plain_execution(notebooks: list[Path], *, cell_timeout: float = 600) -> dict
     return {"seconds": round(time.monotonic() - t0, 2), "per_notebook": per}
 
 
+# Options of each evaluate.reference_figures that keep the benchmark to one execution per master.
+REFERENCE_OPTIONS = {"a1_spoken_digits": {"speakers": False}, "a2_text_generation": {"baseline": False}}
+
+
+def reference_run(assignment: str) -> dict:
+    """Execute the master once and measure it (see the module docstring)."""
+    from grader.reference import evaluator
+
+    figures = evaluator(assignment).reference_figures(None, **REFERENCE_OPTIONS.get(assignment, {}))
+    keep = ("notebook_execution", "seconds", "cpu_seconds")
+    return {**{k: figures.get(k) for k in keep},
+            **{k: v for k, v in figures.items() if k.startswith("hidden_") or k.startswith("validation_")}}
+
+
 def bench_assignment(assignment: str, submissions: Path, *, only: set[str], workdir: Path,
                      options: dict) -> dict:
     """All measurements of one assignment (see the module docstring)."""
@@ -60,6 +78,9 @@ def bench_assignment(assignment: str, submissions: Path, *, only: set[str], work
                        if only_students is None or p.parts[-3] in only_students)
     students = len({p.parts[-3] for p in notebooks})
     out: dict = {"students": students, "notebooks": len(notebooks)}
+    if "reference" in only:
+        print(f"[bench] {assignment}: executing the master and measuring its models", flush=True)
+        out["reference"] = reference_run(assignment)
     if "plain" in only:
         print(f"[bench] {assignment}: plain nbclient execution of {len(notebooks)} notebooks", flush=True)
         plain = plain_execution(notebooks, cell_timeout=options.get("cell_timeout", 600))
@@ -90,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
     p.add_argument("--submissions", type=Path, default=REPO / "examples" / "submitted")
     p.add_argument("--assignments", default=None, help="comma-separated (default: every master with checks)")
-    p.add_argument("--only", default="plain,serial,parallel,rescore")
+    p.add_argument("--only", default="reference,plain,serial,parallel,rescore")
     p.add_argument("--students", default=None,
                    help="comma-separated students (default: all; the whole demo class takes hours on 2 cores)")
     p.add_argument("--solutions", type=Path, default=REPO / "solutions", help=argparse.SUPPRESS)

@@ -110,7 +110,8 @@ def environment() -> dict[str, Any]:
             "librosa": librosa.__version__, "cpus": os.cpu_count(), "machine": platform.machine()}
 
 
-def _evaluator(assignment: str) -> ModuleType:
+def evaluator(assignment: str) -> ModuleType:
+    """The module ``grader.checks.<assignment>.evaluate`` (raises GraderError when there is none)."""
     try:
         return importlib.import_module(f"grader.checks.{assignment}.evaluate")
     except ModuleNotFoundError as exc:
@@ -135,7 +136,7 @@ def record(assignment: str, executed: str | os.PathLike | None = None, out: Path
     dict
         The figures written.
     """
-    figures = _evaluator(assignment).reference_figures(executed, **options)
+    figures = evaluator(assignment).reference_figures(executed, **options)
     figures.setdefault("environment", environment())
     out = out or reference_json(assignment)
     out.parent.mkdir(parents=True, exist_ok=True)
