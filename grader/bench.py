@@ -33,7 +33,7 @@ from pathlib import Path
 from grader.batch import Options, grade_assignment
 from grader.context import REPO
 
-__all__ = ["bench_assignment", "main", "plain_execution"]
+__all__ = ["bench_assignment", "main", "plain_execution", "time_breakdown"]
 
 
 def plain_execution(notebooks: list[Path], *, cell_timeout: float = 600) -> dict:
@@ -70,6 +70,36 @@ def reference_run(assignment: str) -> dict:
             **{k: v for k, v in figures.items() if k.startswith("hidden_") or k.startswith("validation_")}}
 
 
+def time_breakdown(gradebook: Path, total: float) -> dict:
+    """Where a grading run's seconds went, from its records and self-check.
+
+    Returns
+    -------
+    dict
+        ``execution`` (sum of the sandboxed notebook executions that were not cached),
+        ``checks`` (sum of the students' check runs), ``self_check`` (the checks on the master,
+        which runs beside the first student) and ``other`` (``total`` minus executions and
+        checks: start-up, extraction, outputs, waiting for the self-check). Sums over students,
+        so with several workers they can exceed ``total``.
+    """
+    execution = checks = 0.0
+    for path in sorted((gradebook / "cache" / "records").glob("*.json")):
+        try:
+            rec = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        ex = rec.get("execution") or {}
+        if not ex.get("cached"):
+            execution += float(ex.get("seconds") or 0.0)
+        checks += float(rec.get("check_seconds") or 0.0)
+    try:
+        self_check = float(json.loads((gradebook / "cache" / "selfcheck.json").read_text()).get("seconds", 0.0))
+    except (OSError, ValueError):
+        self_check = 0.0
+    return {"execution": round(execution, 2), "checks": round(checks, 2), "self_check": round(self_check, 2),
+            "other": round(total - execution - checks, 2)}
+
+
 def bench_assignment(assignment: str, submissions: Path, *, only: set[str], workdir: Path,
                      options: dict) -> dict:
     """All measurements of one assignment (see the module docstring)."""
@@ -95,6 +125,7 @@ def bench_assignment(assignment: str, submissions: Path, *, only: set[str], work
                                            progress=False, only=only_students, **options))
         out[f"{label}_seconds"] = summary["seconds"]
         out[f"{label}_statuses"] = summary["statuses"]
+        out[f"{label}_breakdown"] = time_breakdown(gb / assignment, summary["seconds"])
         if "plain_seconds" in out and out["plain_seconds"] > 0:
             out[f"{label}_over_plain"] = round(summary["seconds"] / out["plain_seconds"], 3)
     if "rescore" in only and (workdir / "gb-serial" / assignment).is_dir():

@@ -177,6 +177,7 @@ def _grade(job: Job, gb: Gradebook, log: _Log, lf: IO[str]) -> dict:
             if r.get("log"):
                 lf.write(f"--- {r['nodeid']} [{r['outcome']}]{' CHECK ERROR' if r.get('check_error') else ''}\n"
                          f"{r['log']}\n")
+        record["check_seconds"] = round(outcome.seconds, 2)
         record["import_errors"] = outcome.import_errors
         record["crashes"] = outcome.crashes
         why = "not run: " + (outcome.crashes[-1] if outcome.crashes else "no result")
