@@ -94,3 +94,47 @@ def test_do_rescoring_and_changed_checks_reuse_executions(tmp_path, outside):
     late = rows(out)["late"]
     assert (late["test_square_values"], late["test_result_saved"]) == ("2", "0")
     assert "no cached execution" in late["reason"]
+
+
+def test_does_a_dead_worker_become_a_grader_error_row_while_the_batch_goes_on(tmp_path, outside):
+    """The engine itself fails on one student (its worker is killed): that student gets a
+    ``grader_error`` row with the reason, every other student is graded, the next run regrades it."""
+    names = ["reference", "infinite_loop"]
+    subs = corpus.write_class(tmp_path / "submitted", corpus.build_all(outside), names)
+    out = tmp_path / "gb"
+    cmd = [sys.executable, "-m", "grader", "grade", corpus.ASSIGNMENT, "--submissions", str(subs), "--out", str(out),
+           "--solutions", str(corpus.SOLUTIONS), "--checks", str(corpus.CHECKS), "--student-data",
+           str(corpus.STUDENT_DATA), "--data-dir", str(corpus.HIDDEN_DATA), "--workers", "1", "--no-progress",
+           "--json", *LIMITS]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    batch = psutil.Process(proc.pid)
+    victim = None
+    deadline = time.monotonic() + 120
+    log = out / corpus.ASSIGNMENT / "logs" / "infinite_loop.log"
+    while victim is None and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        if "--- kernel output" not in (log.read_text() if log.is_file() else ""):
+            continue  # one worker at a time: once this log says the kernel runs, the worker is infinite_loop's
+        try:
+            servers = [p for p in batch.children() if "forkserver" in " ".join(p.cmdline())]
+            workers = [w for s in servers for w in s.children()]
+        except psutil.Error:
+            continue
+        victim = workers[0] if len(workers) == 1 else None
+    assert victim is not None, "the infinite_loop worker never started executing"
+    victim.kill()
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr[-3000:]
+    got = rows(out)
+    assert got["infinite_loop"]["status"] == "grader_error"
+    assert "the grader's worker failed (exit -9)" in got["infinite_loop"]["reason"]
+    assert float(got["infinite_loop"]["total"]) == 0
+    assert got["reference"]["status"] == "ok" and got["reference"]["total"] == got["reference"]["max"]
+    # its kernel did not outlive it
+    orphans = [p.pid for p in psutil.process_iter(["cmdline", "ppid"])
+               if p.info["ppid"] == 1 and "grader.sandbox" in " ".join(p.info["cmdline"] or [])]
+    assert not orphans
+    # a grader error is not a final grade: the next run grades that student again
+    summary = grade(subs, out, workers=1)
+    assert summary["graded"] == 1
+    assert rows(out)["infinite_loop"]["status"] == "problems"
