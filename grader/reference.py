@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from grader.errors import GraderError
 
@@ -98,6 +98,42 @@ def execute_master(assignment: str, workdir: str | os.PathLike, *, timeout: floa
     nbformat.write(nb, Path(workdir) / f"{assignment}.executed.ipynb")
     return {"wall_seconds": round(wall, 1), "load_average_before": [round(x, 2) for x in before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()]}
+
+
+def load_saved_model(artifacts_dir: str | os.PathLike, name: str, known: Iterable[str]) -> Any:
+    """Load the model a notebook saved as ``artifacts_dir/<name>.keras``, for inference.
+
+    Parameters
+    ----------
+    artifacts_dir : str or path-like
+        The executed notebook's ``artifacts/<assignment>`` folder.
+    name : str
+        The model's name, one of ``known``.
+    known : iterable of str
+        The names the assignment saves (its evaluate module's table of models).
+
+    Returns
+    -------
+    keras.Model
+        Not compiled (custom metrics and losses are not needed to predict).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not in ``known``.
+    FileNotFoundError
+        If the file is missing; the message names it and says which part of the notebook saves it.
+    """
+    import keras
+
+    known = sorted(known)
+    if name not in known:
+        raise ValueError(f"unknown model {name!r}; expected one of {known}")
+    path = Path(artifacts_dir) / f"{name}.keras"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path.name} was not found in {path.parent.parent.name}/{path.parent.name}; "
+                                f"the notebook saves it when it trains {name!r} (run the notebook to the end)")
+    return keras.models.load_model(path, compile=False)
 
 
 def environment() -> dict[str, Any]:

@@ -39,24 +39,10 @@ MODEL_KINDS = {"raw_lstm": "raw", "raw_lstm_aug": "raw", "spectrogram_lstm": "sp
 
 
 def load_model(artifacts_dir: str | os.PathLike, name: str) -> Any:
-    """Load ``artifacts_dir/<name>.keras`` for inference (no compile: custom metrics not needed).
+    """Load ``artifacts_dir/<name>.keras`` for inference (see :func:`grader.reference.load_saved_model`)."""
+    from grader.reference import load_saved_model
 
-    Raises
-    ------
-    FileNotFoundError
-        If the model file is missing (the message names the file and the notebook part that saves it).
-    ValueError
-        If ``name`` is not one of :data:`MODEL_KINDS`.
-    """
-    import keras
-
-    if name not in MODEL_KINDS:
-        raise ValueError(f"unknown model {name!r}; expected one of {sorted(MODEL_KINDS)}")
-    path = Path(artifacts_dir) / f"{name}.keras"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; the notebook saves it when it trains {name!r} "
-                                "(run the notebook to the end)")
-    return keras.models.load_model(path, compile=False)
+    return load_saved_model(artifacts_dir, name, MODEL_KINDS)
 
 
 def hidden_scores(module: ModuleType, artifacts_dir: str | os.PathLike,

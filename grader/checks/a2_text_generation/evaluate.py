@@ -38,24 +38,10 @@ MODELS = {"char_lm": ("char", "char_vocab.json"), "word_lm": ("word", "word_voca
 
 
 def load_model(artifacts_dir: str | os.PathLike, name: str) -> Any:
-    """Load ``artifacts_dir/<name>.keras`` for inference (not compiled).
+    """Load ``artifacts_dir/<name>.keras`` for inference (see :func:`grader.reference.load_saved_model`)."""
+    from grader.reference import load_saved_model
 
-    Raises
-    ------
-    FileNotFoundError
-        If the file is missing (the message names it and the part of the notebook that saves it).
-    ValueError
-        If ``name`` is not one of :data:`MODELS`.
-    """
-    import keras
-
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; expected one of {sorted(MODELS)}")
-    path = Path(artifacts_dir) / f"{name}.keras"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path.name} was not found in artifacts/a2; the notebook saves it when it "
-                                f"trains {name!r} (run the notebook to the end)")
-    return keras.models.load_model(path, compile=False)
+    return load_saved_model(artifacts_dir, name, MODELS)
 
 
 def load_vocab(artifacts_dir: str | os.PathLike, name: str) -> list[str]:
