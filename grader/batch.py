@@ -153,7 +153,8 @@ def _is_done(gb: Gradebook, student: str, opts: Options, grade_version: str) -> 
     rec = gb.read_record(student)
     if rec is None or opts.rescore or rec.get("grade_version") != grade_version:
         return False
-    path, _ = find_notebook(opts.submissions, student, opts.assignment)
+    # the worker records the notebook under the resolved folder: compare like with like
+    path, _ = find_notebook(opts.submissions.resolve(), student, opts.assignment)
     if path is None:
         return rec.get("notebook") is None
     try:

@@ -1,6 +1,7 @@
 """Is grading repeatable, resumable after kill -9, and is rescoring cheap?"""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -138,3 +139,20 @@ def test_does_a_dead_worker_become_a_grader_error_row_while_the_batch_goes_on(tm
     summary = grade(subs, out, workers=1)
     assert summary["graded"] == 1
     assert rows(out)["infinite_loop"]["status"] == "problems"
+
+
+def test_does_a_second_run_with_relative_folders_redo_nothing(tmp_path, outside):
+    """``make grade`` passes relative folders (examples/submitted, gradebook): the second run
+    must recognise every finished student instead of grading the class again."""
+    corpus.write_class(tmp_path / "submitted", corpus.build_all(outside), ["reference", "stub"])
+    cmd = [sys.executable, "-m", "grader", "grade", corpus.ASSIGNMENT, "--submissions", "submitted", "--out", "gb",
+           "--solutions", str(corpus.SOLUTIONS), "--checks", str(corpus.CHECKS), "--student-data",
+           str(corpus.STUDENT_DATA), "--data-dir", str(corpus.HIDDEN_DATA), "--workers", "1", "--no-progress",
+           "--json", *LIMITS]
+    summaries = []
+    for _ in range(2):
+        proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        summaries.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert summaries[0]["graded"] == 3 and summaries[0]["skipped"] == 0
+    assert summaries[1]["graded"] == 0 and summaries[1]["skipped"] == 3
