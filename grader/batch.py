@@ -153,8 +153,7 @@ def _is_done(gb: Gradebook, student: str, opts: Options, grade_version: str) -> 
     rec = gb.read_record(student)
     if rec is None or opts.rescore or rec.get("grade_version") != grade_version:
         return False
-    # the worker records the notebook under the resolved folder: compare like with like
-    path, _ = find_notebook(opts.submissions.resolve(), student, opts.assignment)
+    path, _ = find_notebook(opts.submissions, student, opts.assignment)
     if path is None:
         return rec.get("notebook") is None
     try:
@@ -189,6 +188,9 @@ def grade_assignment(opts: Options) -> dict:
         For instructor-side problems (no master, no checks, bad folders, another batch running).
     """
     t0 = time.monotonic()
+    # one absolute submissions folder for the whole batch: the workers record notebook paths
+    # under it, and a later run recognises finished students by comparing with those paths
+    opts = dataclasses.replace(opts, submissions=opts.submissions.resolve())
     a = opts.assignment
     master_path = (opts.solutions / f"{a}.ipynb").resolve()
     if not master_path.is_file():
@@ -238,7 +240,7 @@ def grade_assignment(opts: Options) -> dict:
         jobs_dir = gb.dir("cache/jobs")
 
         def job_for(student: str, cpus: list[int] | None) -> Path:
-            job = Job(student=student, assignment=a, submissions=str(opts.submissions.resolve()),
+            job = Job(student=student, assignment=a, submissions=str(opts.submissions),
                       out=str(opts.out.resolve()), master=str(master_path), checks_file=str(checks_file),
                       checks_dir=str(opts.checks.resolve()), reference_module=str(ref), student_data=student_data,
                       data_dir=data_dir, kernel_read=kit_read, kernel_list=_kit_list_dirs(),
