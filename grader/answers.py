@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grader.api import CheckTimeout
-from grader.limits import time_limit
+from grader.limits import WALL_FACTOR, time_limit
 
 __all__ = ["CellError", "LoadedAnswers", "load_answers", "write_answers"]
 
@@ -64,7 +64,7 @@ class _MissingAnswer(AttributeError):
 
 
 def load_answers(path: str | os.PathLike, name: str, *, cell_timeout: float | None = None,
-                 exclude: dict[str, str] | None = None,
+                 wall_factor: float = WALL_FACTOR, exclude: dict[str, str] | None = None,
                  on_cell: Callable[[str], None] | None = None) -> LoadedAnswers:
     """Import the answers module at ``path`` as ``sys.modules[name]``, cell by cell.
 
@@ -76,8 +76,10 @@ def load_answers(path: str | os.PathLike, name: str, *, cell_timeout: float | No
     name : str
         Module name, e.g. ``"student_answers"``.
     cell_timeout : float, optional, keyword-only
-        Seconds each cell may take to run (answer cells hold definitions only; a cell that
+        CPU seconds each cell may use (answer cells hold definitions only; a cell that
         trains or loops forever is stopped and reported).
+    wall_factor : float, keyword-only
+        Wall-clock backstop of ``cell_timeout``, as a multiple of it (see :func:`grader.limits.time_limit`).
 
     Returns
     -------
@@ -117,8 +119,8 @@ def load_answers(path: str | os.PathLike, name: str, *, cell_timeout: float | No
                                     f"SyntaxError: {e.msg} (line {rel} of the cell)", False))
             continue
         try:
-            with time_limit(cell_timeout, lambda: CheckTimeout(
-                    f"importing the cell took longer than {cell_timeout:g} s")):
+            with time_limit(cell_timeout, lambda what: CheckTimeout(f"importing the cell {what}"),
+                            wall_factor=wall_factor):
                 exec(code, module.__dict__)
         except BaseException as e:  # noqa: BLE001 - a cell may raise anything, even SystemExit
             frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]

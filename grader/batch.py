@@ -25,10 +25,11 @@ from grader.checking import CheckRun, collect_checks
 from grader.context import REPO
 from grader.errors import GraderError
 from grader.execute import Limits
+from grader.limits import WALL_FACTOR
 from grader.extract import build_answers
 from grader.answers import write_answers
-from grader.gradebook import Gradebook, atomic_write, grades_table
-from grader.notebook import cells_of, file_digest, read_master
+from grader.gradebook import STATUSES, Gradebook, atomic_write, grades_table
+from grader.notebook import NotebookUnreadable, cells_of, file_digest, read_master
 from grader.submissions import find_notebook, students as list_students
 from grader.watchdog import kill_tree
 from grader.worker import Job
@@ -48,6 +49,7 @@ class Options:
     workers: int = 1
     timeout: float = 1800.0
     cell_timeout: float = 600.0
+    wall_factor: float = WALL_FACTOR
     memory_gb: float = 6.0
     disk_gb: float = 4.0
     check_timeout: float = 60.0
@@ -59,6 +61,7 @@ class Options:
     student_data: Path | None = None
     data_dir: Path | None = None
     only: list[str] | None = None
+    regrade_status: tuple[str, ...] = ()
     progress: bool = True
     seed: int = 0
 
@@ -153,13 +156,15 @@ def _is_done(gb: Gradebook, student: str, opts: Options, grade_version: str) -> 
     rec = gb.read_record(student)
     if rec is None or opts.rescore or rec.get("grade_version") != grade_version:
         return False
+    if rec.get("status") in opts.regrade_status:
+        return False
     path, _ = find_notebook(opts.submissions, student, opts.assignment)
     if path is None:
         return rec.get("notebook") is None
     try:
         return rec.get("notebook") == str(path) and rec.get("submission_sha") == file_digest(path)
-    except OSError:
-        return False
+    except NotebookUnreadable:
+        return rec.get("status") == "unreadable"
 
 
 def _cpu_slots(workers: int) -> list[list[int] | None]:
@@ -200,6 +205,11 @@ def grade_assignment(opts: Options) -> dict:
         raise GraderError(f"no checks for {a!r}: {opts.checks / a} does not exist; write the hidden checks there")
     if opts.workers < 1:
         raise GraderError(f"--workers must be at least 1, got {opts.workers}")
+    unknown = [st for st in opts.regrade_status if st not in STATUSES]
+    if unknown:
+        raise GraderError(f"--regrade-status: unknown status {', '.join(unknown)}; use some of {', '.join(STATUSES)}")
+    if opts.wall_factor < 1:
+        raise GraderError(f"--wall-factor must be at least 1 (a multiple of the CPU limits), got {opts.wall_factor:g}")
     everyone = list_students(opts.submissions)
     if opts.only:
         everyone = [s for s in everyone if s in set(opts.only)]
@@ -214,14 +224,14 @@ def grade_assignment(opts: Options) -> dict:
         slots = _cpu_slots(opts.workers)
         ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         threads = max(1, ncpu // opts.workers)
-        limits = Limits(timeout=opts.timeout, cell_timeout=opts.cell_timeout, memory=int(opts.memory_gb * 2**30),
-                        disk=int(opts.disk_gb * 2**30), threads=threads)
+        limits = Limits(timeout=opts.timeout, cell_timeout=opts.cell_timeout, wall_factor=opts.wall_factor,
+                        memory=int(opts.memory_gb * 2**30), disk=int(opts.disk_gb * 2**30), threads=threads)
         data_dir = str(opts.data_dir.resolve()) if opts.data_dir else _default_data_dir()
         kit_read = _kit_read_paths()
         check_read = [*_kit_list_dirs(), str(REPO / "grader"), *([data_dir] if data_dir else [])]
         run = CheckRun(assignment=a, checks_dir=opts.checks.resolve(), reference_module=ref, data_dir=data_dir,
                        read=check_read, threads=threads, memory=limits.memory, timeout=opts.checks_timeout,
-                       check_timeout=opts.check_timeout)
+                       check_timeout=opts.check_timeout, wall_factor=opts.wall_factor)
         checks = collect_checks(run)
         manual = _manual_cells(master)
         checks_file = atomic_write(gb.root / "checks.json", json.dumps({"checks": checks, "manual": manual}, indent=1))
@@ -248,11 +258,12 @@ def grade_assignment(opts: Options) -> dict:
                       limits={**dataclasses.asdict(limits), "cpus": cpus}, check_timeout=opts.check_timeout,
                       checks_timeout=opts.checks_timeout, exec_version=exec_version,
                       grade_version=grade_version, answers_only=opts.answers_only, rescore=opts.rescore,
-                      other_masters=others, threads=threads, cpus=cpus, seed=opts.seed)
+                      other_masters=others, threads=threads, cpus=cpus, seed=opts.seed,
+                      needs=_reference_needs(a))
             return job.save(jobs_dir / f"{student}.json")
 
         _run_workers(todo, job_for, slots, opts, gb, checks, manual, everyone, grade_version,
-                     limit=opts.timeout + opts.checks_timeout + 300)
+                     limit=(opts.timeout + opts.checks_timeout) * opts.wall_factor + 300)
         if checker.is_alive():
             checker.join()
         records = gb.records(everyone)
@@ -293,6 +304,18 @@ def _self_check(run: CheckRun, checks: list[dict], gb: Gradebook, version: str) 
            "seconds": round(outcome.seconds, 2)}
     atomic_write(path, json.dumps(doc, indent=1))
     return doc
+
+
+def _reference_needs(assignment: str) -> dict[str, float]:
+    """CPU seconds the reference needs per cell (``grade_id``), from ``reference/<assignment>.json``.
+
+    Quoted to a student whose cell passes its CPU limit; empty when not recorded.
+    """
+    try:
+        doc = json.loads((REPO / "reference" / f"{assignment}.json").read_text())
+        return {str(k): float(v) for k, v in (doc.get("cell_cpu_seconds") or {}).items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
 
 
 def _default_data_dir() -> str | None:
@@ -377,7 +400,10 @@ def _child_main(job: str, err: str, batch_pid: int) -> None:
                 os._exit(1)
 
     threading.Thread(target=orphan_watch, daemon=True).start()
+    from grader.watchdog import become_subreaper
     from grader.worker import Job, grade_student
+
+    become_subreaper()  # processes a submission detaches come back to this worker, which kills them
 
     grade_student(Job.load(job))
 

@@ -21,9 +21,11 @@ import time
 from pathlib import Path
 from typing import IO
 
+from grader.channel import Channel
 from grader.execute import _describe_exit
+from grader.limits import WALL_FACTOR
 from grader.sandbox import Policy, thread_env
-from grader.watchdog import Watchdog, kill_tree
+from grader.watchdog import LOG_LIMIT, CappedSink, Watchdog, kill_tree
 
 __all__ = ["CheckRun", "ChecksOutcome", "collect_checks", "run_checks"]
 
@@ -48,11 +50,13 @@ class CheckRun:
     memory : int
         Bytes of resident memory for the check process.
     timeout : float
-        Seconds for all checks of one submission.
+        CPU seconds for all checks of one submission (the check process tree, all attempts).
     check_timeout : float
-        Default seconds per check.
+        Default CPU seconds per check.
     import_timeout : float
-        Seconds per answer cell import.
+        CPU seconds per answer cell import.
+    wall_factor : float
+        Wall-clock backstop of these limits and of ``timeout``, as a multiple of them.
     threads : int
     cpus : tuple of int or None
     seed : int
@@ -67,6 +71,7 @@ class CheckRun:
     timeout: float = 900.0
     check_timeout: float = 60.0
     import_timeout: float = 30.0
+    wall_factor: float = WALL_FACTOR
     threads: int = 2
     cpus: tuple[int, ...] | None = None
     seed: int = 0
@@ -81,6 +86,8 @@ class ChecksOutcome:
     crashes: list[str]
     protections: dict
     seconds: float
+    anomalies: list[str] = dataclasses.field(default_factory=list)  # forged or flooded channel: "tampered"
+    cpu_seconds: float = 0.0
 
 
 def _pytest_args(run: CheckRun, ini: Path, collect_only: bool = False) -> list[str]:
@@ -103,7 +110,7 @@ def _env(run: CheckRun, home: Path, extra: dict[str, str]) -> dict[str, str]:
                 "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
                 "GRADER_ENGINE": "1", "GRADER_ASSIGNMENT": run.assignment,
                 "GRADER_REFERENCE_MODULE": str(run.reference_module), "GRADER_SEED": str(run.seed),
-                "GRADER_CHECK_TIMEOUT": str(run.check_timeout),
+                "GRADER_CHECK_TIMEOUT": str(run.check_timeout), "GRADER_WALL_FACTOR": str(run.wall_factor),
                 "GRADER_IMPORT_TIMEOUT": str(run.import_timeout)})
     if run.data_dir:
         env["KIT_DATA_DIR"] = str(run.data_dir)
@@ -206,13 +213,17 @@ def run_checks(run: CheckRun, checks: list[dict], *, student_module: Path | None
     ctl.mkdir(exist_ok=True, mode=0o700)
     ini = ctl / "pytest.ini"
     ini.write_text("[pytest]\n")
-    deadline = t0 + run.timeout
+    cpu_used = 0.0
+    wall_deadline = t0 + run.timeout * run.wall_factor
+    anomalies: list[str] = []
     for attempt in range(MAX_ATTEMPTS):
         if wanted <= set(results):
             break
-        remaining = deadline - time.monotonic()
-        if remaining <= 1:
-            crashes.append(f"the checks ran out of time ({run.timeout:g} s in all)")
+        cpu_left = run.timeout - cpu_used
+        wall_left = wall_deadline - time.monotonic()
+        if cpu_left <= 1 or wall_left <= 1:
+            crashes.append(f"the checks ran out of time ({run.timeout:g} CPU-seconds in all)" if cpu_left <= 1 else
+                           f"the checks ran out of time ({run.timeout * run.wall_factor:g} s of wall-clock time)")
             break
         events_path = ctl / f"events-{attempt}.jsonl"
         done_path = ctl / "done.txt"
@@ -234,18 +245,26 @@ def run_checks(run: CheckRun, checks: list[dict], *, student_module: Path | None
         cmd = [sys.executable, "-m", "grader.sandbox", str(pol), "--", *_pytest_args(run, ini)]
         log.write(f"[checks] attempt {attempt + 1}: {len(wanted - set(results))} check(s) to run\n")
         log.flush()
+        sink = CappedSink(log, LOG_LIMIT)
         try:
-            proc = subprocess.Popen(cmd, cwd=str(home), env=_env(run, home, extra), stdout=log, stderr=log,
-                                    start_new_session=True, pass_fds=(events_fd,))
+            proc = subprocess.Popen(cmd, cwd=str(home), env=_env(run, home, extra), stdout=sink.fd,
+                                    stderr=sink.fd, start_new_session=True, pass_fds=(events_fd,))
         finally:
             os.close(events_fd)
-        dog = Watchdog(memory=run.memory, seconds=remaining, label="the checks").watch(proc.pid)
+            sink.started()
+        dog = Watchdog(memory=run.memory, cpu_seconds=cpu_left, seconds=wall_left,
+                       label="the checks").watch(proc.pid)
+        channel = Channel(events_path, checks, done=set(results))
         stalled = None
-        detector = _StallDetector(checks, run.check_timeout)
+        detector = _StallDetector(checks, run.check_timeout, run.wall_factor)
         try:
             while proc.poll() is None:
                 time.sleep(0.1)
-                stalled = detector.update(_events(events_path))
+                new = channel.poll()
+                if channel.overflowed:
+                    dog.kill("the result channel was flooded")
+                    break
+                stalled = detector.update(new, dog.cpu.total if dog.cpu else 0.0)
                 if stalled:
                     dog.kill(stalled)
                     break
@@ -253,30 +272,38 @@ def run_checks(run: CheckRun, checks: list[dict], *, student_module: Path | None
         finally:
             dog.stop()
             kill_tree(proc.pid)
-        evs = _events(events_path)
+            sink.close()
+        cpu_used += dog.cpu.total if dog.cpu else 0.0
+        channel.close()
+        anomalies += channel.anomalies
+        evs = channel.events
         protections = _read_json(home / ".sandbox.json") or protections
         imported = [e for e in evs if e.get("event") == "imported"]
         if imported:
-            import_errors = imported[-1]["student_errors"]
+            import_errors = [e for e in imported[-1].get("student_errors", []) if isinstance(e, dict)]
             if exclude:
-                import_errors = [e for e in import_errors if e["grade_id"] not in exclude] + [
+                import_errors = [e for e in import_errors if e.get("grade_id") not in exclude] + [
                     {"grade_id": g, "role": "answer", "error": r, "not_implemented": False}
                     for g, r in exclude.items()]
         started = [e["nodeid"] for e in evs if e.get("event") == "start"]
-        for e in evs:
-            if e.get("event") == "result":
-                results[e["nodeid"]] = e
+        results.update(channel.results)
+        for node in channel.tainted:
+            spec = next(c for c in checks if c["nodeid"] == node)
+            results[node] = {"event": "result", "nodeid": node, "name": spec["name"], "outcome": "tampered",
+                             "score": 0.0, "max_score": spec["points"], "log": "", "check_error": False,
+                             "output": f"{spec['message']}\nThe result of this check was tampered with; "
+                                       "it scores 0 and the instructor has been told."}
         if wanted <= set(results):
             break
         why = dog.reason or stalled or _describe_exit(code)
         bad = [e for e in evs if e.get("event") == "collect_error"]
         if bad:
-            crashes.append(f"grader error: {bad[0]['nodeid']} could not be collected in the sandbox; see the log")
-            log.write("[checks] collection failed in the sandbox:\n" + "\n".join(e["log"] for e in bad) + "\n")
+            crashes.append(f"grader error: {bad[0].get('nodeid')} could not be collected in the sandbox; see the log")
+            log.write("[checks] collection failed in the sandbox:\n" + "\n".join(str(e.get("log")) for e in bad) + "\n")
             break
         if not imported:
-            cells = [e["grade_id"] for e in evs if e.get("event") == "import_cell"]
-            if cells and cells[-1] not in exclude:
+            cells = [e.get("grade_id") for e in evs if e.get("event") == "import_cell"]
+            if cells and isinstance(cells[-1], str) and cells[-1] not in exclude:
                 exclude[cells[-1]] = f"importing this cell ended the grading process ({why})"
                 crashes.append(f"answer cell '{cells[-1]}' ended the check process on import ({why})")
                 continue
@@ -296,32 +323,41 @@ def run_checks(run: CheckRun, checks: list[dict], *, student_module: Path | None
         else:
             crashes.append(f"the check process ended between checks ({why})")
     return ChecksOutcome(results=results, import_errors=import_errors, crashes=crashes,
-                         protections=protections, seconds=time.monotonic() - t0)
+                         protections=protections, seconds=time.monotonic() - t0, anomalies=anomalies,
+                         cpu_seconds=round(cpu_used, 2))
 
 
 class _StallDetector:
-    """Notices a check that runs well past its own limit (stuck in C, where the alarm cannot act)."""
+    """Notices a check stuck in C code, where the in-process timers cannot act.
 
-    GRACE = 20.0  # on top of twice the limit: the alarm stops Python code at the limit itself
+    The in-process limit stops Python code when the check passes its CPU budget; this
+    catches code that does not return to Python: past twice the limit in CPU seconds of the
+    check process tree, or past the wall-clock backstop, plus a grace period.
+    """
 
-    def __init__(self, checks: list[dict], default: float):
+    GRACE = 20.0
+
+    def __init__(self, checks: list[dict], default: float, wall_factor: float):
         self.limits = {c["nodeid"]: (c.get("timeout") or default) for c in checks}
         self.names = {c["nodeid"]: c["name"] for c in checks}
-        self.current: tuple[str, float] | None = None
-        self.seen = 0
+        self.wall_factor = wall_factor
+        self.current: tuple[str, float, float] | None = None
 
-    def update(self, events: list[dict]) -> str | None:
-        marks = [e for e in events if e.get("event") in ("start", "result")]
-        if len(marks) != self.seen:
-            self.seen = len(marks)
+    def update(self, new: list[dict], cpu: float) -> str | None:
+        """Take the events new since the last call and the tree's CPU seconds; a reason when a check is stuck."""
+        marks = [e for e in new if e.get("event") in ("start", "result")]
+        if marks:
             last = marks[-1]
-            self.current = (last["nodeid"], time.monotonic()) if last["event"] == "start" else None
+            self.current = (last["nodeid"], time.monotonic(), cpu) if last["event"] == "start" else None
         if self.current is None:
             return None
-        node, since = self.current
+        node, since, cpu0 = self.current
         limit = self.limits.get(node, 60.0)
-        if time.monotonic() - since > 2 * limit + self.GRACE:
-            return f"check {self.names.get(node, node)} was stuck past its time limit ({limit:g} s)"
+        if cpu - cpu0 > 2 * limit + self.GRACE:
+            return f"check {self.names.get(node, node)} was stuck past its limit ({limit:g} CPU-seconds)"
+        if time.monotonic() - since > self.wall_factor * limit + self.GRACE:
+            return (f"check {self.names.get(node, node)} was stuck past its wall-clock backstop "
+                    f"({self.wall_factor * limit:g} s)")
         return None
 
 

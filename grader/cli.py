@@ -9,6 +9,7 @@ from pathlib import Path
 from grader.batch import Options, grade_assignment
 from grader.context import REPO
 from grader.errors import GraderError
+from grader.limits import WALL_FACTOR
 
 __all__ = ["logdir_spec", "main"]
 
@@ -24,19 +25,27 @@ def _parser() -> argparse.ArgumentParser:
                    help="nbgrader submitted/ folder (default: the demo class, examples/submitted)")
     g.add_argument("--out", type=Path, default=REPO / "gradebook", help="gradebook folder (default: gradebook)")
     g.add_argument("--workers", type=int, default=1, help="submissions graded in parallel (default 1)")
-    g.add_argument("--timeout", type=float, default=1800, help="seconds per notebook (default 1800)")
-    g.add_argument("--cell-timeout", type=float, default=600, help="seconds per cell (default 600)")
+    g.add_argument("--timeout", type=float, default=1800,
+                   help="CPU seconds per notebook, counted over the kernel and its child processes "
+                        "(default 1800): the same at any machine load")
+    g.add_argument("--cell-timeout", type=float, default=600,
+                   help="CPU seconds per cell (default 600); the cell is interrupted and the next one runs")
+    g.add_argument("--wall-factor", type=float, default=WALL_FACTOR,
+                   help="wall-clock backstop of every time limit, as a multiple of it, for code that waits "
+                        f"without computing (default {WALL_FACTOR:g})")
     g.add_argument("--memory", type=float, default=6, metavar="GB",
                    help="memory per submission, GiB (default 6); the kernel is killed past it")
     g.add_argument("--disk", type=float, default=4, metavar="GB", help="disk per submission, GiB (default 4)")
-    g.add_argument("--check-timeout", type=float, default=60, help="default seconds per check (default 60)")
+    g.add_argument("--check-timeout", type=float, default=60, help="default CPU seconds per check (default 60)")
     g.add_argument("--checks-timeout", type=float, default=900,
-                   help="seconds for all checks of one submission (default 900)")
+                   help="CPU seconds for all checks of one submission (default 900)")
     g.add_argument("--answers-only", action="store_true",
                    help="do not execute notebooks; run checks are reported as not run")
     g.add_argument("--rescore", action="store_true",
                    help="rerun the checks on the cached executions (never executes)")
     g.add_argument("--students", default=None, help="comma-separated students to grade (default: all)")
+    g.add_argument("--regrade-status", default="", metavar="STATUSES",
+                   help="comma-separated statuses to grade again although unchanged, e.g. timeout,tampered")
     g.add_argument("--solutions", type=Path, default=REPO / "solutions", help=argparse.SUPPRESS)
     g.add_argument("--checks", type=Path, default=REPO / "grader" / "checks", help=argparse.SUPPRESS)
     g.add_argument("--student-data", type=Path, default=None,
@@ -78,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         opts = Options(assignment=args.assignment, submissions=args.submissions, out=args.out,
                        workers=args.workers, timeout=args.timeout, cell_timeout=args.cell_timeout,
+                       wall_factor=args.wall_factor,
+                       regrade_status=tuple(filter(None, args.regrade_status.split(","))),
                        memory_gb=args.memory, disk_gb=args.disk, check_timeout=args.check_timeout,
                        checks_timeout=args.checks_timeout, answers_only=args.answers_only,
                        rescore=args.rescore, solutions=args.solutions, checks=args.checks,

@@ -18,7 +18,9 @@ and tells the checks what to use through environment variables:
 ``GRADER_SEED``
     Base seed of the ``rng`` fixture (default 0); each check gets its own stream.
 ``GRADER_CHECK_TIMEOUT`` / ``GRADER_IMPORT_TIMEOUT``
-    Default seconds per check (60) and per answer cell import (30).
+    Default CPU seconds per check (60) and per answer cell import (30).
+``GRADER_WALL_FACTOR``
+    Wall-clock backstop of those limits, as a multiple of them (:data:`grader.limits.WALL_FACTOR`).
 ``GRADER_SOLUTIONS``
     Folder of the master notebooks for the fallback (default ``solutions/``).
 ``GRADER_EXCLUDE_CELLS``
@@ -38,6 +40,7 @@ from pathlib import Path
 from typing import Callable
 
 from grader.answers import LoadedAnswers, load_answers, write_answers
+from grader.limits import WALL_FACTOR
 
 __all__ = ["CheckContext", "REPO", "short_name"]
 
@@ -62,6 +65,7 @@ class CheckContext:
         self.seed = int(env.get("GRADER_SEED", "0"))
         self.check_timeout = float(env.get("GRADER_CHECK_TIMEOUT", "60"))
         self.import_timeout = float(env.get("GRADER_IMPORT_TIMEOUT", "30"))
+        self.wall_factor = float(env.get("GRADER_WALL_FACTOR") or WALL_FACTOR)
         self.solutions = Path(env.get("GRADER_SOLUTIONS") or REPO / "solutions")
         self.exclude: dict[str, str] = json.loads(env.get("GRADER_EXCLUDE_CELLS") or "{}")
         self.on_student_cell: Callable[[str], None] | None = None
@@ -80,7 +84,7 @@ class CheckContext:
         if key not in self._loaded:
             path = self.reference_path or self._build_reference(assignment)
             self._loaded[key] = load_answers(path, f"reference_{assignment}",
-                                             cell_timeout=self.import_timeout)
+                                             cell_timeout=self.import_timeout, wall_factor=self.wall_factor)
         return self._loaded[key]
 
     def student(self, assignment: str) -> LoadedAnswers:
@@ -95,7 +99,7 @@ class CheckContext:
             ref = self.reference(assignment)
             if self.student_path:
                 self._loaded[key] = load_answers(self.student_path, f"student_{assignment}",
-                                                 cell_timeout=self.import_timeout,
+                                                 cell_timeout=self.import_timeout, wall_factor=self.wall_factor,
                                                  exclude=self.exclude, on_cell=self.on_student_cell)
             else:
                 self._loaded[key] = ref

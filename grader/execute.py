@@ -28,7 +28,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader.sandbox import Policy, thread_env
-from grader.watchdog import Watchdog
+from grader.watchdog import LOG_LIMIT, CappedSink, Watchdog
 
 __all__ = ["ExecutionResult", "Limits", "execute_notebook"]
 
@@ -43,9 +43,14 @@ class Limits:
     Attributes
     ----------
     timeout : float
-        Seconds for the whole notebook (kernel start included).
+        CPU seconds for the whole notebook, counted over the kernel's process tree (kernel
+        start included); past it the kernel is killed (status ``timeout``).
     cell_timeout : float
-        Seconds per cell; the kernel is interrupted and the next cell runs.
+        CPU seconds per cell; the kernel is interrupted and the next cell runs.
+    wall_factor : float
+        The wall-clock backstop of both limits, as a multiple of them: code that waits
+        without computing is stopped after ``wall_factor * cell_timeout`` seconds of wall
+        time per cell and ``wall_factor * timeout`` per notebook.
     memory : int
         Bytes of resident memory for the kernel and its children.
     disk : int
@@ -58,6 +63,7 @@ class Limits:
 
     timeout: float = 1800.0
     cell_timeout: float = 600.0
+    wall_factor: float = 5.0
     memory: int = 6 << 30
     disk: int = 4 << 30
     threads: int = 2
@@ -65,7 +71,7 @@ class Limits:
 
     def key(self) -> str:
         """The part of the cache key that changes what an execution produces."""
-        return f"t{self.timeout:g}-c{self.cell_timeout:g}-m{self.memory}-d{self.disk}"
+        return f"t{self.timeout:g}-c{self.cell_timeout:g}-w{self.wall_factor:g}-m{self.memory}-d{self.disk}"
 
 
 @dataclasses.dataclass
@@ -86,6 +92,12 @@ class ExecutionResult:
     protections : dict
         ``{"applied": [...], "unavailable": [...]}`` from the sandbox.
     cells_run : int
+    cells : list of dict
+        ``{"index", "grade_id", "cpu_seconds", "seconds"}`` of every code cell that ran: what
+        each cell cost, in CPU seconds of the kernel's tree and in wall-clock seconds.
+    anomalies : list of str
+        Signs of tampering seen around the run (e.g. processes that detached themselves
+        from the kernel and outlived it); the grade row becomes ``tampered``.
     """
 
     status: str
@@ -95,6 +107,8 @@ class ExecutionResult:
     peak_rss: int = 0
     protections: dict = dataclasses.field(default_factory=dict)
     cells_run: int = 0
+    cells: list[dict] = dataclasses.field(default_factory=list)
+    anomalies: list[str] = dataclasses.field(default_factory=list)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -191,7 +205,8 @@ def prepare_workdir(workdir: Path, *, numba_cache: Path | None = None) -> None:
 
 
 def execute_notebook(nb: Any, workdir: Path, *, policy: Policy, limits: Limits,
-                     data_dir: str | None, kernel_log: Any = None) -> ExecutionResult:
+                     data_dir: str | None, kernel_log: Any = None,
+                     needs: dict[str, float] | None = None) -> ExecutionResult:
     """Execute ``nb`` (in place) in ``workdir`` under ``policy`` and ``limits``.
 
     Parameters
@@ -207,17 +222,20 @@ def execute_notebook(nb: Any, workdir: Path, *, policy: Policy, limits: Limits,
         ``KIT_DATA_DIR`` of the kernel (the student-only data folder).
     kernel_log : file, optional
         Where the kernel's own stdout/stderr go (default: discarded).
+    needs : dict, optional
+        CPU seconds the reference solution needs per cell, by ``grade_id``: quoted to the
+        student when a cell passes its CPU limit.
 
     Returns
     -------
     ExecutionResult
         Never raises for anything the notebook does.
     """
-    return asyncio.run(_execute(nb, Path(workdir), policy, limits, data_dir, kernel_log))
+    return asyncio.run(_execute(nb, Path(workdir), policy, limits, data_dir, kernel_log, needs or {}))
 
 
 async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_dir: str | None,
-                   kernel_log: Any) -> ExecutionResult:
+                   kernel_log: Any, needs: dict[str, float]) -> ExecutionResult:
     t0 = time.monotonic()
     ctl = workdir.parent / "ctl"
     ctl.mkdir(exist_ok=True, mode=0o700)
@@ -226,22 +244,28 @@ async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_
                                 connection_file=str(workdir / ".k" / "connection.json"))
     km.sandbox_policy = str(policy.save(ctl / "policy.json"))
     km.cache_ports = False
-    timeout_error = {"ename": "CellTimeoutError",
-                     "evalue": f"the cell ran longer than {limits.cell_timeout:g} s and was interrupted",
-                     "traceback": [f"CellTimeoutError: the cell ran longer than {limits.cell_timeout:g} s "
-                                   "and was interrupted by the grader"]}
-    client = CappedClient(nb, km=km, timeout=int(limits.cell_timeout), interrupt_on_timeout=True,
-                          error_on_timeout=timeout_error, allow_errors=True, startup_timeout=120,
+    wall_cell = limits.cell_timeout * limits.wall_factor
+    # nbclient's own timeout is the wall-clock backstop; the CPU limit is enforced below
+    client = CappedClient(nb, km=km, timeout=int(wall_cell), interrupt_on_timeout=True,
+                          error_on_timeout=_timeout_error(f"ran longer than {wall_cell:g} s of wall-clock time"),
+                          allow_errors=True, startup_timeout=120,
                           iopub_timeout=5, shutdown_kernel="immediate", record_timing=False,
                           kernel_name="python3")
-    dog = Watchdog(memory=limits.memory, seconds=limits.timeout, folder=workdir, disk=limits.disk)
+    dog = Watchdog(memory=limits.memory, cpu_seconds=limits.timeout, seconds=limits.timeout * limits.wall_factor,
+                   folder=workdir, disk=limits.disk)
     result = ExecutionResult(status="completed")
     env = kernel_env(workdir, data_dir, limits.threads)
+    sink: CappedSink | None = None
     try:
         km_started = False
         try:
-            sink = kernel_log if kernel_log is not None else subprocess.DEVNULL
-            await km.start_kernel(cwd=str(workdir), env=env, stdout=sink, stderr=sink)
+            if kernel_log is not None:
+                sink = CappedSink(kernel_log, LOG_LIMIT)
+                await km.start_kernel(cwd=str(workdir), env=env, stdout=sink.fd, stderr=sink.fd)
+                sink.started()
+            else:
+                await km.start_kernel(cwd=str(workdir), env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
             km_started = True
             dog.watch(km.provisioner.process.pid)  # type: ignore[union-attr]
             await client.async_start_new_kernel_client()
@@ -255,39 +279,7 @@ async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
-            started = time.monotonic()
-            try:
-                await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
-            except DeadKernelError:
-                await asyncio.sleep(0.2)
-                code = _exit_code(km)
-                result.status = _status_of(dog.reason) if dog.reason else "kernel_died"
-                result.reason = dog.reason or f"the kernel died in cell {index + 1} ({_describe_exit(code)})"
-                _note_failure(result, cell, index, "KernelDied", result.reason)
-                break
-            except CellTimeoutError as e:
-                result.status, result.reason = "cell_stuck", f"cell {index + 1}: {e}"
-                break
-            except Exception as e:  # noqa: BLE001 - e.g. the kernel was killed by the watchdog
-                result.status = _status_of(dog.reason) if dog.reason else "kernel_died"
-                result.reason = dog.reason or f"execution stopped in cell {index + 1} ({type(e).__name__}: {e})"
-                _note_failure(result, cell, index, type(e).__name__, result.reason)
-                break
-            result.cells_run += 1
-            timed_out = time.monotonic() - started >= limits.cell_timeout
-            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            if timed_out:
-                if errors and errors[0].get("ename") in ("KeyboardInterrupt", "CellTimeoutError"):
-                    errors[0]["ename"], errors[0]["evalue"] = "CellTimeoutError", timeout_error["evalue"]
-                elif not errors:  # the interrupt did nothing: no error came back from the kernel
-                    cell.outputs.append(nbformat.v4.new_output("error", **timeout_error))
-                _note_failure(result, cell, index, "CellTimeoutError", timeout_error["evalue"])
-                if not await _responsive(client, min(15.0, limits.cell_timeout)):
-                    dog.kill(f"cell {index + 1} ran past the per-cell timeout ({limits.cell_timeout:g} s) "
-                             "and could not be interrupted")
-                    result.status, result.reason = "cell_stuck", dog.reason or ""
-            elif errors:
-                _note_failure(result, cell, index, errors[0].get("ename", "Error"), errors[0].get("evalue", ""))
+            await _run_cell(client, km, dog, cell, index, limits, result, needs.get(_grade_id(cell)))
             if result.status != "completed":
                 break
             if dog.reason:
@@ -307,8 +299,100 @@ async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_
                 kill_tree(km.provisioner.process.pid)
         except Exception:  # noqa: BLE001
             pass
+        if sink is not None:
+            sink.close()
         result.seconds = time.monotonic() - t0
     return result
+
+
+def _grade_id(cell: Any) -> str | None:
+    return ((cell.get("metadata", {}) or {}).get("nbgrader") or {}).get("grade_id")
+
+
+def _timeout_error(what: str) -> dict:
+    text = f"the cell {what} and was interrupted by the grader"
+    return {"ename": "CellTimeoutError", "evalue": text, "traceback": [f"CellTimeoutError: {text}"]}
+
+
+async def _run_cell(client: "CappedClient", km: AsyncKernelManager, dog: Watchdog, cell: Any, index: int,
+                    limits: Limits, result: ExecutionResult, need: float | None) -> None:
+    """Execute one cell under its CPU limit (and nbclient's wall-clock backstop); record what happened.
+
+    The kernel tree's CPU time is sampled while the cell runs; past ``limits.cell_timeout``
+    CPU-seconds the kernel is interrupted (the next cell runs), and a kernel that does not
+    come back from the interrupt is killed (``cell_stuck``).
+    """
+    assert dog.cpu is not None
+    cpu0, started = dog.cpu.sample(), time.monotonic()
+    task = asyncio.ensure_future(client.async_execute_cell(cell, index,
+                                                           execution_count=client.code_cells_executed + 1))
+    over: float | None = None
+    interrupted_at = 0.0
+    while not task.done():
+        await asyncio.wait({task}, timeout=0.25)
+        if task.done():
+            break
+        used = dog.cpu.sample() - cpu0
+        if over is None and used > limits.cell_timeout:
+            over, interrupted_at = used, time.monotonic()
+            try:
+                await km.interrupt_kernel()
+            except Exception:  # noqa: BLE001 - the kill below handles a kernel that cannot be reached
+                pass
+        elif over is not None and time.monotonic() - interrupted_at > min(15.0, limits.cell_timeout):
+            dog.kill(f"cell {index + 1} used more than {limits.cell_timeout:g} CPU-seconds and could not be "
+                     "interrupted")
+            result.status, result.reason = "cell_stuck", dog.reason or ""
+            interrupted_at = float("inf")
+    cpu = dog.cpu.sample() - cpu0
+    wall = time.monotonic() - started
+    result.cells.append({"index": index + 1, "grade_id": _grade_id(cell), "cpu_seconds": round(cpu, 2),
+                         "seconds": round(wall, 2)})
+    try:
+        task.result()
+    except DeadKernelError:
+        await asyncio.sleep(0.2)
+        if result.status == "cell_stuck":
+            _note_failure(result, cell, index, "CellTimeoutError", result.reason)
+            return
+        code = _exit_code(km)
+        result.status = _status_of(dog.reason) if dog.reason else "kernel_died"
+        result.reason = dog.reason or f"the kernel died in cell {index + 1} ({_describe_exit(code)})"
+        _note_failure(result, cell, index, "KernelDied", result.reason)
+        return
+    except CellTimeoutError as e:
+        result.status, result.reason = "cell_stuck", f"cell {index + 1}: {e}"
+        return
+    except Exception as e:  # noqa: BLE001 - e.g. the kernel was killed by the watchdog
+        if result.status == "cell_stuck":
+            _note_failure(result, cell, index, "CellTimeoutError", result.reason)
+            return
+        result.status = _status_of(dog.reason) if dog.reason else "kernel_died"
+        result.reason = dog.reason or f"execution stopped in cell {index + 1} ({type(e).__name__}: {e})"
+        _note_failure(result, cell, index, type(e).__name__, result.reason)
+        return
+    result.cells_run += 1
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    wall_out = wall >= limits.cell_timeout * limits.wall_factor
+    if over is not None or wall_out:
+        what = (f"used {max(over or 0.0, cpu):.0f} CPU-seconds (the limit is {limits.cell_timeout:g} CPU-seconds per "
+                "cell, counted over the kernel and its child processes"
+                + (f"; the reference solution needs about {need:.0f} here)" if need else ")")
+                if over is not None else
+                f"ran longer than {limits.cell_timeout * limits.wall_factor:g} s of wall-clock time while using "
+                f"only {cpu:.0f} CPU-seconds (it was waiting, not computing)")
+        err = _timeout_error(what)
+        if errors and errors[0].get("ename") in ("KeyboardInterrupt", "CellTimeoutError"):
+            errors[0].update(ename="CellTimeoutError", evalue=err["evalue"], traceback=err["traceback"])
+        elif not errors:  # the interrupt did nothing: no error came back from the kernel
+            cell.outputs.append(nbformat.v4.new_output("error", **err))
+        _note_failure(result, cell, index, "CellTimeoutError", err["evalue"])
+        if wall_out and not await _responsive(client, min(15.0, limits.cell_timeout)):
+            dog.kill(f"cell {index + 1} ran past the per-cell wall-clock backstop "
+                     f"({limits.cell_timeout * limits.wall_factor:g} s) and could not be interrupted")
+            result.status, result.reason = "cell_stuck", dog.reason or ""
+    elif errors:
+        _note_failure(result, cell, index, errors[0].get("ename", "Error"), errors[0].get("evalue", ""))
 
 
 async def _responsive(client: CappedClient, seconds: float) -> bool:
@@ -332,7 +416,7 @@ async def _responsive(client: CappedClient, seconds: float) -> bool:
 
 
 def _note_failure(result: ExecutionResult, cell: Any, index: int, ename: str, evalue: str) -> None:
-    gid = ((cell.get("metadata", {}) or {}).get("nbgrader") or {}).get("grade_id")
+    gid = _grade_id(cell)
     result.failed_cells.append({"index": index + 1, "grade_id": gid, "ename": ename,
                                 "evalue": str(evalue)[:500]})
 

@@ -101,5 +101,5 @@ def _seed_and_time_limit(request: pytest.FixtureRequest) -> Iterator[None]:
         sys.modules["keras"].utils.set_random_seed((seed[1] ^ seed[0]) % 2**31)
     spec = spec_of(request.node)
     limit = spec.timeout if spec is not None and spec.timeout else ctx.check_timeout
-    with time_limit(limit, lambda: CheckTimeout(f"the check ran longer than {limit:g} s")):
+    with time_limit(limit, lambda what: CheckTimeout(f"the check {what}"), wall_factor=ctx.wall_factor):
         yield

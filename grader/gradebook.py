@@ -26,7 +26,11 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
-__all__ = ["Gradebook", "atomic_write", "copy_tree_safely", "grades_table", "gradescope_results"]
+__all__ = ["STATUSES", "Gradebook", "atomic_write", "copy_tree_safely", "grades_table", "gradescope_results"]
+
+#: Every status a grade row can have (see grader/README.md for what each means).
+STATUSES = ("ok", "problems", "tampered", "memory", "timeout", "kernel_died", "cell_stuck", "disk",
+            "start_failed", "no_submission", "unreadable", "wrong_notebook", "grader_error")
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:

@@ -8,9 +8,11 @@ The roles follow docs/authoring.md: ``answer`` (code, ``solution: true``), ``api
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,32 @@ class NotebookUnreadable(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+#: Bytes of a submitted notebook the grader reads at most (a notebook without outputs is ~100 KiB).
+MAX_NOTEBOOK_BYTES = 64 << 20
+
+
+def _read_submitted(path: str | os.PathLike) -> bytes:
+    """The bytes of a submitted file: a regular file, not a link, at most MAX_NOTEBOOK_BYTES.
+
+    A link could make the grader read, with its own rights, a file the student cannot read
+    (another student's notebook, the hidden data).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise NotebookUnreadable("the notebook is a symbolic link; submit the notebook file itself") from None
+        raise NotebookUnreadable(f"the notebook file could not be read ({e.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise NotebookUnreadable("the notebook is not a regular file")
+        if st.st_size > MAX_NOTEBOOK_BYTES:
+            raise NotebookUnreadable(f"the notebook is {st.st_size / 2**20:.0f} MiB; at most "
+                                     f"{MAX_NOTEBOOK_BYTES >> 20} MiB are graded (clear the outputs and save again)")
+        return f.read(MAX_NOTEBOOK_BYTES + 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,11 +140,7 @@ def read_notebook(path: str | os.PathLike) -> Any:
     NotebookUnreadable
         With a student-facing reason: empty file, invalid JSON, not a notebook.
     """
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise NotebookUnreadable(f"the notebook file could not be read ({e.strerror})") from None
+    raw = _read_submitted(path)
     if not raw.strip():
         raise NotebookUnreadable("the notebook file is empty")
     try:
@@ -159,9 +183,11 @@ def strip_outputs(nb: Any) -> Any:
 
 
 def file_digest(path: str | os.PathLike) -> str:
-    """sha256 hex digest of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """sha256 hex digest of a submitted file's bytes.
+
+    Raises
+    ------
+    NotebookUnreadable
+        For a link, a file that is not regular, or one over ``MAX_NOTEBOOK_BYTES``.
+    """
+    return hashlib.sha256(_read_submitted(path)).hexdigest()

@@ -15,6 +15,11 @@ the engine uses: the file is not reachable by path from the sandbox) as it goes 
     trimmed to their own answer cells, never the check's source) and ``log`` (for the
     instructor's log only: the full traceback).
 
+``{"event": "finished"}``
+    the session is over; the engine rejects anything written after it.
+
+The engine validates every event (:mod:`grader.channel`): it decides the points itself.
+
 ``$GRADER_DONE`` (optional) names a file of nodeids, one a line, that are not run again.
 """
 from __future__ import annotations
@@ -62,6 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     rec = _recorder(config)
     if rec is not None:
+        rec.write({"event": "finished"})  # anything after this is not the plugin's
         rec.f.close()
 
 

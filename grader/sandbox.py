@@ -34,9 +34,11 @@ processes              ``RLIMIT_NPROC`` (only as ``nobody``)        POSIX
 threads, CPUs          thread variables (OMP, MKL, OpenBLAS, TF);   everywhere; affinity on
                        CPU affinity                                 Linux
 orphans                ``PR_SET_PDEATHSIG``: dies with the grader   Linux
+shared memory          a mount namespace with a private tmpfs on    Linux (root, or user
+                       ``/dev/shm`` (``shm_size``)                  namespaces enabled)
 =====================  ===========================================  =======================
 
-``GRADER_SANDBOX_DISABLE`` (comma-separated ``netns``, ``landlock``) turns layers off, to see
+``GRADER_SANDBOX_DISABLE`` (comma-separated ``netns``, ``shm``, ``landlock``) turns layers off, to see
 how the engine degrades where they do not exist (e.g. macOS). Whatever could not be applied
 is listed in the report written to ``policy.report``
 (``{"applied": [...], "unavailable": [...]}``); the engine copies it into the student's log
@@ -97,6 +99,9 @@ class Policy:
         When root: run as ``nobody`` (65534). Off unless ``GRADER_DROP_ROOT=1``: the working
         folder must then belong to ``nobody`` and every input be readable by others, which the
         engine does not arrange yet (untested; Landlock and namespaces are the protections used).
+    shm_size : int
+        Bytes of the private ``/dev/shm`` (a tmpfs of its own: shared memory is not shared with
+        other sandboxes or the host); 0: keep the host's.
     report : str or None
         Where to write what was applied (JSON).
     """
@@ -112,6 +117,7 @@ class Policy:
     address_space: int | None = None
     file_size: int | None = 2 << 30
     drop_to_nobody: bool = dataclasses.field(default_factory=lambda: os.environ.get("GRADER_DROP_ROOT") == "1")
+    shm_size: int = 1 << 30
     report: str | None = None
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -227,6 +233,22 @@ def _read_paths(policy: Policy) -> list[str]:
     return list(dict.fromkeys(base + [os.path.realpath(p) for p in py] + py + list(policy.read)))
 
 
+# ------------------------------------------------------------------------------ shared memory
+def _private_shm(size: int) -> str:
+    """A mount namespace of its own with a fresh tmpfs on /dev/shm (needs CAP_SYS_ADMIN here:
+    root, or the user namespace made by :func:`_unshare_network`)."""
+    libc = _libc()
+    CLONE_NEWNS, MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x00020000, 2, 4, 16384, 1 << 18
+    if libc.unshare(CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS) failed")
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        raise OSError(ctypes.get_errno(), "making the mounts private failed")
+    opts = f"size={int(size)},mode=1777".encode()
+    if libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV, opts) != 0:
+        raise OSError(ctypes.get_errno(), "mounting a tmpfs on /dev/shm failed")
+    return f"private /dev/shm ({size / 2**20:.0f} MiB tmpfs)"
+
+
 # ------------------------------------------------------------------------------------ network
 def _unshare_network() -> str:
     libc = _libc()
@@ -318,6 +340,12 @@ def apply(policy: Policy) -> dict[str, list[str]]:
                 guard_needed = False
             except OSError as e:
                 unavailable.append(f"network namespace ({os.strerror(e.errno or 0)})")
+    if policy.shm_size and sys.platform == "linux" and "shm" not in disabled:
+        try:
+            applied.append(_private_shm(policy.shm_size))
+        except OSError as e:
+            unavailable.append(f"private /dev/shm ({e.strerror or os.strerror(e.errno or 0)}): shared memory "
+                               "is visible to other sandboxes")
         else:
             unavailable.append(f"network namespace (not on {sys.platform})")
     abi = 0 if "landlock" in disabled else landlock_abi()

@@ -1,9 +1,16 @@
-"""A watchdog over a process tree: memory, wall time and disk use of a working folder.
+"""A watchdog over a process tree: memory, CPU time, wall time and disk use of a working folder.
 
 cgroups would be the right tool but are rarely writable (not on the grading machines we
 measured, not on macOS), so the grader polls: every ``interval`` seconds it sums the
-resident memory of the process and all its descendants, and the bytes under the working
-folder, and kills the whole tree when a limit is passed. ``reason`` then says which.
+resident memory and the CPU time of the process and all its descendants, and the bytes
+under the working folder, and kills the whole tree when a limit is passed. ``reason`` then
+says which.
+
+Time limits count **CPU seconds** of the tree (:class:`TreeCPU`), so that a grade does not
+depend on how busy the machine is: a notebook that needs 200 CPU-seconds needs them at any
+load, while its wall-clock time grows with the load. Code that waits without computing
+(``time.sleep``, a blocked read) uses no CPU; a wall-clock limit, set generously above the
+CPU limit, is the backstop for it.
 """
 from __future__ import annotations
 
@@ -14,7 +21,7 @@ import time
 
 import psutil
 
-__all__ = ["Watchdog", "kill_tree", "folder_bytes"]
+__all__ = ["CappedSink", "TreeCPU", "Watchdog", "become_subreaper", "folder_bytes", "kill_tree", "sweep_detached"]
 
 
 def kill_tree(pid: int) -> None:
@@ -58,27 +65,80 @@ def folder_bytes(path: str | os.PathLike, cap: int | None = None) -> int:
     return total
 
 
+class TreeCPU:
+    """CPU seconds (user + system) used so far by a process and all its descendants.
+
+    Each process of the tree is sampled by :meth:`sample`; the total is the sum, over every
+    process ever seen (identified by pid and start time), of the last CPU time read for it,
+    so it never decreases when a child exits. A process that lives and dies between two
+    samples is not counted (the wall-clock backstop still bounds such work).
+
+    Parameters
+    ----------
+    pid : int
+        Root of the tree.
+    """
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self._seen: dict[tuple[int, float], float] = {}
+        self._lock = threading.Lock()
+
+    def sample(self) -> float:
+        """Read the tree now; returns the CPU seconds used so far."""
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            procs = []
+        with self._lock:
+            for p in procs:
+                try:
+                    with p.oneshot():
+                        t = p.cpu_times()
+                        key = (p.pid, p.create_time())
+                except psutil.Error:
+                    continue
+                used = t.user + t.system
+                if used > self._seen.get(key, 0.0):
+                    self._seen[key] = used
+            return sum(self._seen.values())
+
+    @property
+    def total(self) -> float:
+        """CPU seconds as of the last :meth:`sample`."""
+        with self._lock:
+            return sum(self._seen.values())
+
+
 class Watchdog:
-    """Kill a process tree that passes its memory, time or disk limit.
+    """Kill a process tree that passes its memory, CPU time, wall time or disk limit.
 
     Parameters
     ----------
     memory : int or None
         Bytes of resident memory (summed over the tree).
+    cpu_seconds : float or None
+        CPU seconds the tree may use from :meth:`watch` (user + system, summed over the tree).
     seconds : float or None
-        Wall-clock seconds from :meth:`watch`.
+        Wall-clock seconds from :meth:`watch`: the backstop for code that waits without computing.
     folder, disk : path and int, optional
         A working folder and the bytes it may hold.
     interval : float
         Seconds between polls.
+    label : str
+        What is watched, for the reasons ("the notebook", "the checks").
     """
 
-    def __init__(self, *, memory: int | None, seconds: float | None, folder: str | os.PathLike | None = None,
-                 disk: int | None = None, interval: float = 0.2, label: str = "the notebook"):
-        self.memory, self.seconds, self.folder, self.disk = memory, seconds, folder, disk
+    def __init__(self, *, memory: int | None, seconds: float | None, cpu_seconds: float | None = None,
+                 folder: str | os.PathLike | None = None, disk: int | None = None, interval: float = 0.2,
+                 label: str = "the notebook"):
+        self.memory, self.seconds, self.cpu_seconds = memory, seconds, cpu_seconds
+        self.folder, self.disk = folder, disk
         self.interval, self.label = interval, label
         self.reason: str | None = None
         self.peak_rss = 0
+        self.cpu: TreeCPU | None = None
         self._pid: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -88,6 +148,7 @@ class Watchdog:
         """Start watching the tree rooted at ``pid``."""
         self._pid = pid
         self._start = time.monotonic()
+        self.cpu = TreeCPU(pid)
         self._thread = threading.Thread(target=self._run, name=f"watchdog-{pid}", daemon=True)
         self._thread.start()
         return self
@@ -128,9 +189,15 @@ class Watchdog:
             if self.memory and rss > self.memory:
                 self.kill(f"memory limit exceeded ({rss / 2**30:.1f} GiB > {self.memory / 2**30:.1f} GiB)")
                 return
+            used = self.cpu.sample() if self.cpu is not None else 0.0
+            if self.cpu_seconds and used > self.cpu_seconds:
+                self.kill(f"CPU time limit exceeded ({self.label} used {used:.0f} CPU-seconds, more than the "
+                          f"{self.cpu_seconds:g} allowed)")
+                return
             now = time.monotonic()
             if self.seconds and now - self._start > self.seconds:
-                self.kill(f"time limit exceeded ({self.label} ran longer than {self.seconds:g} s)")
+                self.kill(f"wall-clock time limit exceeded ({self.label} ran longer than {self.seconds:g} s "
+                          f"while using {used:.0f} CPU-seconds: it waited without computing)")
                 return
             if self.disk and self.folder and now - last_disk > 2.0:
                 last_disk = now
@@ -138,3 +205,116 @@ class Watchdog:
                 if used > self.disk:
                     self.kill(f"disk limit exceeded (more than {self.disk / 2**30:.1f} GiB written)")
                     return
+
+
+PR_SET_CHILD_SUBREAPER = 36
+#: Bytes of a kernel's or check process's own stdout/stderr kept in the instructor's log.
+LOG_LIMIT = 2 << 20
+
+
+def become_subreaper() -> bool:
+    """Make the calling process adopt every orphaned descendant (Linux; False elsewhere).
+
+    A process that detaches itself (double fork, new session) is then re-parented to this
+    process instead of ``init``, so that :func:`sweep_detached` finds and kills it.
+    """
+    if not hasattr(os, "sched_getaffinity"):  # not Linux
+        return False
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def sweep_detached() -> list[str]:
+    """Kill and reap every descendant of the calling process; describe the ones that were alive.
+
+    Called by a grading worker (a subreaper, see :func:`become_subreaper`) after a kernel or a
+    check process has ended and its tree was killed: whatever is left was detached from that
+    tree on purpose. Zombies are only reaped.
+
+    Returns
+    -------
+    list of str
+        ``"pid 123 (sleep)"`` per process that was still running.
+    """
+    alive = []
+    try:
+        kids = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        kids = []
+    for p in kids:
+        try:
+            if p.status() == psutil.STATUS_ZOMBIE:
+                continue
+            alive.append(f"pid {p.pid} ({p.name()})")
+            p.kill()
+        except psutil.Error:
+            continue
+    psutil.wait_procs(kids, timeout=3)  # reaps those that are our children
+    return alive
+
+
+class CappedSink:
+    """A pipe for a child's stdout/stderr that copies at most ``limit`` bytes into ``target``.
+
+    Passed as ``stdout=sink.fd``: the child never holds the log file itself (so it cannot
+    truncate or flood it); past the limit one note is written and the rest is read and
+    dropped (the child never blocks on a full pipe).
+
+    Parameters
+    ----------
+    target : file
+        A text or binary file open for writing (the instructor's log).
+    limit : int
+        Bytes copied at most.
+    """
+
+    def __init__(self, target, limit: int):  # noqa: ANN001 - any writable file
+        self.target, self.limit, self.copied = target, limit, 0
+        self._r, self.fd = os.pipe()
+        self._thread = threading.Thread(target=self._pump, name="capped-sink", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        noted = False
+        while True:
+            try:
+                chunk = os.read(self._r, 1 << 16)
+            except OSError:
+                break
+            if not chunk:
+                break
+            room = self.limit - self.copied
+            if room > 0:
+                self._write(chunk[:room])
+            if len(chunk) > room and not noted:
+                noted = True
+                self._write(f"\n[grader: output past {self.limit} bytes was discarded]\n".encode())
+            self.copied += len(chunk)
+        os.close(self._r)
+
+    def _write(self, data: bytes) -> None:
+        try:
+            if hasattr(self.target, "buffer"):
+                self.target.flush()
+                self.target.buffer.write(data)
+                self.target.buffer.flush()
+            else:
+                self.target.write(data)
+                self.target.flush()
+        except (OSError, ValueError):
+            pass
+
+    def started(self) -> None:
+        """Close this process's copy of the write end (call once the child holds its own)."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Wait (up to ``timeout``) for the children to close the pipe and the copy to finish."""
+        self.started()
+        self._thread.join(timeout)

@@ -30,6 +30,8 @@ from grader.gradebook import Gradebook, atomic_write, copy_tree_safely, gradesco
 from grader.notebook import NotebookUnreadable, file_digest, read_master, read_notebook
 from grader.sandbox import Policy
 from grader.submissions import find_notebook
+from grader.limits import WALL_FACTOR
+from grader.watchdog import become_subreaper, sweep_detached
 
 __all__ = ["Job", "grade_student", "main"]
 
@@ -64,6 +66,7 @@ class Job:
     threads: int = 2
     cpus: list[int] | None = None
     seed: int = 0
+    needs: dict = dataclasses.field(default_factory=dict)  # grade_id -> CPU-s the reference needs
 
     def save(self, path: Path) -> Path:
         path.write_text(json.dumps(dataclasses.asdict(self)))
@@ -108,7 +111,7 @@ def _base_record(job: Job, info: dict) -> dict:
             "notebook": None, "submission_sha": None, "grade_version": job.grade_version,
             "answers_only": job.answers_only, "problems": [], "import_errors": [], "execution": None,
             "checks": [], "manual": info["manual"], "score": 0.0,
-            "max_score": sum(c["points"] for c in info["checks"]), "crashes": []}
+            "max_score": sum(c["points"] for c in info["checks"]), "crashes": [], "anomalies": []}
 
 
 def _finish_checks(record: dict, checks: list[dict], results: dict[str, dict], missing_output: str) -> None:
@@ -117,8 +120,10 @@ def _finish_checks(record: dict, checks: list[dict], results: dict[str, dict], m
         r = results.get(c["nodeid"])
         if r is None:
             r = {"outcome": "not_run", "score": 0.0, "output": missing_output}
+        # the engine's own bound: a check scores between 0 and its points, whatever was reported
+        score = min(max(float(r["score"]), 0.0), float(c["points"])) if r["outcome"] == "passed" else 0.0
         out.append({"nodeid": c["nodeid"], "name": c["name"], "column": c["column"], "run": c["run"],
-                    "outcome": r["outcome"], "score": float(r["score"]), "max_score": c["points"],
+                    "outcome": r["outcome"], "score": score, "max_score": c["points"],
                     "output": r.get("output", ""), "visibility": c.get("visibility", "visible")})
     record["checks"] = out
     record["score"] = round(sum(c["score"] for c in out), 6)
@@ -163,10 +168,12 @@ def _grade(job: Job, gb: Gradebook, log: _Log, lf: IO[str]) -> dict:
         write_answers(src, module)
         exec_dir, execution = _execution(job, gb, sha, master, nb, tmp, log, lf)
         record["execution"] = execution
+        record["anomalies"] += (execution or {}).get("anomalies", [])
         run = CheckRun(assignment=job.assignment, checks_dir=Path(job.checks_dir),
                        reference_module=Path(job.reference_module), data_dir=job.data_dir,
                        read=job.check_read, memory=int(job.limits["memory"]), timeout=job.checks_timeout,
                        check_timeout=job.check_timeout, threads=job.threads,
+                       wall_factor=float(job.limits.get("wall_factor", WALL_FACTOR)),
                        cpus=tuple(job.cpus) if job.cpus else None, seed=job.seed)
         log("running the checks")
         outcome = run_checks(run, checks, student_module=module, workdir=exec_dir, tmp=tmp, log=lf,
@@ -178,6 +185,11 @@ def _grade(job: Job, gb: Gradebook, log: _Log, lf: IO[str]) -> dict:
                 lf.write(f"--- {r['nodeid']} [{r['outcome']}]{' CHECK ERROR' if r.get('check_error') else ''}\n"
                          f"{r['log']}\n")
         record["check_seconds"] = round(outcome.seconds, 2)
+        record["check_cpu_seconds"] = outcome.cpu_seconds
+        record["anomalies"] += outcome.anomalies
+        left = sweep_detached()
+        if left:
+            record["anomalies"].append(f"processes detached from the checks were left behind and killed: {left}")
         record["import_errors"] = outcome.import_errors
         record["crashes"] = outcome.crashes
         why = "not run: " + (outcome.crashes[-1] if outcome.crashes else "no result")
@@ -223,7 +235,10 @@ def _execution(job: Job, gb: Gradebook, sha: str, master: Any, nb: Any, tmp: Pat
     lf.write("--- kernel output\n")
     lf.flush()
     result: ExecutionResult = execute_notebook(to_run, work, policy=policy, limits=limits,
-                                               data_dir=job.student_data, kernel_log=lf)
+                                               data_dir=job.student_data, kernel_log=lf, needs=job.needs)
+    left = sweep_detached()
+    if left:
+        result.anomalies.append(f"processes detached from the notebook were left behind and killed: {left}")
     log(f"execution: {result.status} {result.reason} in {result.seconds:.1f} s, peak "
         f"{result.peak_rss / 2**20:.0f} MiB; failed cells: {result.failed_cells}")
     stage = gb.dir("cache/executions") / f".tmp-{sha[:16]}-{os.getpid()}"
@@ -246,6 +261,9 @@ def _execution(job: Job, gb: Gradebook, sha: str, master: Any, nb: Any, tmp: Pat
 
 
 def _status(record: dict) -> tuple[str, str]:
+    if record.get("anomalies"):
+        reason = "tampering: " + "; ".join(record["anomalies"])
+        return "tampered", reason if len(reason) <= REASON_LIMIT else reason[:REASON_LIMIT] + "…"
     reasons = []
     for p in record["problems"]:
         reasons.append(p["message"])
@@ -321,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # die with the batch (PR_SET_PDEATHSIG, SIGKILL)
         except Exception:  # noqa: BLE001
             pass
+    become_subreaper()
     grade_student(Job.load(argv[0]))
     return 0
 

@@ -50,6 +50,7 @@ def _dump(nb: nbformat.NotebookNode) -> bytes:
 
 
 Builder = Callable[[Path], "bytes | tuple[bytes, str]"]
+# an item is the file's bytes, (bytes, file name), or ("link", target) for a submitted symbolic link
 
 
 def build_all(outside: Path) -> dict[str, bytes | tuple[bytes, str]]:
@@ -94,8 +95,54 @@ def build_all(outside: Path) -> dict[str, bytes | tuple[bytes, str]]:
         "magics": _dump(_set(c(), "square", "%matplotlib inline\n" + good_square)),
         "uses_the_kit": _dump(_insert_before(c(), "train", "import kit.seed\nimport source_data\n"
                                                             "from kit import seed_everything")),
+        # tampering: each must score what its honest work deserves and be reported "tampered"
+        "forge_results": _dump(_append(student_notebook(c()), "square", FORGE_RESULTS)),
+        "forge_atexit": _dump(_append(student_notebook(c()), "square", FORGE_ATEXIT)),
+        "flood_channel": _dump(_append(c(), "square", FLOOD_CHANNEL)),
+        "detached": _dump(_insert_before(c(), "train", DETACHED)),
+        "shared_memory": _dump(_insert_before(c(), "train", f"open('/dev/shm/{SHM_PROBE}', 'w').write('x')")),
+        "linked_notebook": ("link", hidden_file),
     }
     return corpus
+
+
+# -- tampering payloads (run at import of the answers module in the check process) ----------------
+_ITEMS = ("import gc, json, os\n"
+          "items = [o for o in gc.get_objects() if type(o).__name__ == 'Function' and hasattr(o, 'nodeid')]\n")
+FORGE_RESULTS = ("\nimport os\nif os.environ.get('GRADER_RESULTS_FD'):\n"
+                 "    " + _ITEMS.replace("\n", "\n    ").rstrip() + "\n"
+                 "    out = os.fdopen(int(os.environ['GRADER_RESULTS_FD']), 'a')\n"
+                 "    for it in items:\n"
+                 "        out.write(json.dumps({'event': 'start', 'nodeid': it.nodeid}) + '\\n')\n"
+                 "        out.write(json.dumps({'event': 'result', 'nodeid': it.nodeid, 'outcome': 'passed',\n"
+                 "                              'score': 50000, 'max_score': 1, 'output': ''}) + '\\n')\n"
+                 "    out.flush()\n"
+                 "    os._exit(0)\n")
+FORGE_ATEXIT = ("\nimport atexit, os, json\n"
+                "_fd = os.dup(int(os.environ['GRADER_RESULTS_FD'])) if os.environ.get('GRADER_RESULTS_FD') else None\n"
+                "def _forge():\n"
+                "    if _fd is not None:\n"
+                "        " + _ITEMS.replace("\n", "\n        ").rstrip() + "\n"
+                "        with os.fdopen(_fd, 'a') as out:\n"
+                "            for it in items:\n"
+                "                out.write(json.dumps({'event': 'result', 'nodeid': it.nodeid, 'outcome': 'passed',\n"
+                "                                      'score': 50000}) + '\\n')\n"
+                "atexit.register(_forge)\n")
+FLOOD_CHANNEL = ("\nimport os\n"
+                 "if os.environ.get('GRADER_RESULTS_FD'):\n"
+                 "    _junk = ('x' * 1023 + '\\n').encode()\n"
+                 "    for _ in range(12 * 1024):\n"
+                 "        os.write(int(os.environ['GRADER_RESULTS_FD']), _junk)\n")
+DETACHED_MARK = "DETACHED-SLEEPER-7a1"
+DETACHED = ("import subprocess, sys\n"
+            "subprocess.run([sys.executable, '-c', 'import os, sys, time\\nif os.fork(): os._exit(0)\\n"
+            "os.setsid()\\ntime.sleep(120)', " + repr(DETACHED_MARK) + "], check=True)")
+SHM_PROBE = "kit-corpus-shm-probe"
+
+
+def _append(nb: nbformat.NotebookNode, grade_id: str, source: str) -> nbformat.NotebookNode:
+    nb.cells[_index(nb, grade_id)].source += "\n" + source
+    return nb
 
 
 def _delete(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
@@ -126,6 +173,9 @@ def write_class(root: Path, corpus: dict[str, bytes | tuple[bytes, str]], names:
         data, fname = item if isinstance(item, tuple) else (item, f"{ASSIGNMENT}.ipynb")
         folder = root / name / ASSIGNMENT
         folder.mkdir(parents=True, exist_ok=True)
+        if data == "link":  # ("link", target): the submitted notebook is a symbolic link to target
+            (folder / f"{ASSIGNMENT}.ipynb").symlink_to(fname)
+            continue
         (folder / fname).write_bytes(data)
     (root / "absent").mkdir(parents=True, exist_ok=True)  # a student without any submission
     return root

@@ -10,11 +10,11 @@ from grader.extract import build_answers
 import corpus
 
 
-def _module(tmp_path, square_src: str, name: str):
+def _module(tmp_path, square_src: str, name: str, **limits):
     m = corpus.master()
     sub = corpus._set(corpus.master(), "square", square_src)
     path = write_answers(build_answers(m, sub), tmp_path / f"{name}.py")
-    return load_answers(path, name, cell_timeout=1)
+    return load_answers(path, name, cell_timeout=limits.pop("cell_timeout", 1), **limits)
 
 
 def test_does_a_syntax_error_spare_the_other_cells(tmp_path):
@@ -27,8 +27,26 @@ def test_does_a_syntax_error_spare_the_other_cells(tmp_path):
 
 def test_is_a_looping_cell_stopped(tmp_path):
     loaded = _module(tmp_path, "while True:\n    pass", "loop")
-    assert loaded.errors[0].grade_id == "square" and "longer than 1 s" in loaded.errors[0].error
+    assert loaded.errors[0].grade_id == "square" and "used more than 1 CPU-seconds" in loaded.errors[0].error
     assert loaded.module.make_mask([0], 1).tolist() == [[False]]
+
+
+def test_is_a_sleeping_cell_stopped_by_the_wall_clock_backstop(tmp_path):
+    """A cell that waits uses no CPU: the wall-clock backstop (factor x limit) stops it."""
+    import time
+
+    t0 = time.monotonic()
+    loaded = _module(tmp_path, "import time\ntime.sleep(60)", "sleep", cell_timeout=0.5, wall_factor=2)
+    assert 0.9 < time.monotonic() - t0 < 10
+    assert loaded.errors[0].grade_id == "square"
+    assert "ran longer than 1 s of wall-clock time" in loaded.errors[0].error
+
+
+def test_does_a_cpu_limit_ignore_time_spent_waiting(tmp_path):
+    """Waiting 1.5 s with a 1 CPU-second limit and a generous backstop is not a timeout."""
+    loaded = _module(tmp_path, "import time\ntime.sleep(1.5)\ndef square(x):\n    return x * x", "wait",
+                     cell_timeout=1, wall_factor=5)
+    assert loaded.errors == [] and loaded.module.square(3) == 9
 
 
 def test_do_tracebacks_point_at_the_cell(tmp_path):

@@ -21,7 +21,7 @@ EXPECTED = {
     "syntax_error": ("problems", ["answer cell 'square' failed on import: SyntaxError"], [0, 0, 2, 1, 0, 1]),
     "exception_in_cell": ("problems", ["errors in cell 6 ValueError"], FULL),
     "infinite_loop": ("problems", ["errors in cell 6 CellTimeoutError"], FULL),
-    "uninterruptible": ("cell_stuck", ["cell 6 ran past the per-cell timeout (5 s) and could not be interrupted"],
+    "uninterruptible": ("cell_stuck", ["cell 6 used more than 5 CPU-seconds and could not be interrupted"],
                         ANSWERS_ONLY),
     "memory_hog": ("memory", ["memory limit exceeded"], ANSWERS_ONLY),
     "sys_exit": ("problems", ["errors in cell 6 SystemExit"], FULL),
@@ -47,6 +47,13 @@ EXPECTED = {
     "magics": ("problems", ["IPython magics"], FULL),
     "uses_the_kit": ("ok", [], FULL),
     "absent": ("no_submission", ["no folder t1_tiny/"], [0] * 6),
+    # tampering: forged checks score 0, honest ones what they earn; the row says what was seen
+    "forge_results": ("tampered", ["tampering: ", "started before the answers were imported"], [0] * 6),
+    "forge_atexit": ("tampered", ["tampering: ", "after the check session finished"], [0, 0, 0, 0, 0, 1]),
+    "flood_channel": ("tampered", ["bytes on the result channel", "flooded"], [0, 0, 2, 1, 2, 1]),
+    "detached": ("tampered", ["processes detached from the notebook were left behind and killed"], FULL),
+    "shared_memory": ("ok", [], FULL),
+    "linked_notebook": ("unreadable", ["the notebook is a symbolic link"], [0] * 6),
 }
 
 
@@ -99,6 +106,36 @@ def test_does_hostile_code_stay_in_its_folder(graded, outside):
     for path in out.rglob("*"):
         if path.is_file():
             assert corpus.SECRET.encode() not in path.read_bytes(), path
+
+
+def test_does_no_detached_process_outlive_its_grading(graded):
+    import psutil
+
+    alive = []
+    for p in psutil.process_iter(["cmdline"]):
+        if corpus.DETACHED_MARK in " ".join(p.info["cmdline"] or []):
+            alive.append(p.pid)
+    assert alive == []
+
+
+def test_is_shared_memory_private_to_each_sandbox(graded):
+    """The notebook's write to /dev/shm succeeded in its own tmpfs and never reached the host's."""
+    out, _ = graded
+    assert rows(out)["shared_memory"]["status"] == "ok"
+    assert not (Path("/dev/shm") / corpus.SHM_PROBE).exists()
+    prot = record(out, "shared_memory")["execution"]["protections"]
+    assert any("private /dev/shm" in a for a in prot["applied"]), prot
+
+
+def test_are_forged_scores_never_counted(graded):
+    out, _ = graded
+    for student in ("forge_results", "forge_atexit"):
+        rec = record(out, student)
+        assert rec["score"] <= rec["max_score"] and rec["score"] == sum(c["score"] for c in rec["checks"])
+        assert all(0 <= c["score"] <= c["max_score"] for c in rec["checks"])
+    forged = record(out, "forge_results")
+    assert {c["outcome"] for c in forged["checks"]} == {"tampered"}
+    assert "tampered with" in forged["checks"][0]["output"]
 
 
 def test_is_huge_output_truncated(graded):
