@@ -36,9 +36,11 @@ threads, CPUs          thread variables (OMP, MKL, OpenBLAS, TF);   everywhere; 
 orphans                ``PR_SET_PDEATHSIG``: dies with the grader   Linux
 shared memory          a mount namespace with a private tmpfs on    Linux (root, or user
                        ``/dev/shm`` (``shm_size``)                  namespaces enabled)
+privileges             root drops every capability (no ptrace of    Linux, as root
+                       the grader, no reading its environment)
 =====================  ===========================================  =======================
 
-``GRADER_SANDBOX_DISABLE`` (comma-separated ``netns``, ``shm``, ``landlock``) turns layers off, to see
+``GRADER_SANDBOX_DISABLE`` (comma-separated ``netns``, ``shm``, ``landlock``, ``caps``) turns layers off, to see
 how the engine degrades where they do not exist (e.g. macOS). Whatever could not be applied
 is listed in the report written to ``policy.report``
 (``{"applied": [...], "unavailable": [...]}``); the engine copies it into the student's log
@@ -249,6 +251,33 @@ def _private_shm(size: int) -> str:
     return f"private /dev/shm ({size / 2**20:.0f} MiB tmpfs)"
 
 
+# ------------------------------------------------------------------------------- capabilities
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_capabilities() -> str:
+    """Drop every capability (bounding, effective, permitted, inheritable) of root in the sandbox.
+
+    Root keeps its uid for file ownership but loses its privileges; with CAP_SYS_PTRACE
+    gone, Landlock's ptrace scoping and the dumpable flag keep other processes' memory and
+    ``/proc/<pid>/environ`` (the grader's environment) out of reach.
+    """
+    libc = _libc()
+    PR_CAPBSET_DROP, LINUX_CAPABILITY_VERSION_3 = 24, 0x20080522
+    for cap in range(64):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != errno.EINVAL:
+            raise OSError(ctypes.get_errno(), f"PR_CAPBSET_DROP {cap} failed")
+    header, data = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+    return "no capabilities (root without privileges)"
+
+
 # ------------------------------------------------------------------------------------ network
 def _unshare_network() -> str:
     libc = _libc()
@@ -340,14 +369,14 @@ def apply(policy: Policy) -> dict[str, list[str]]:
                 guard_needed = False
             except OSError as e:
                 unavailable.append(f"network namespace ({os.strerror(e.errno or 0)})")
+        else:
+            unavailable.append(f"network namespace (not on {sys.platform})")
     if policy.shm_size and sys.platform == "linux" and "shm" not in disabled:
         try:
             applied.append(_private_shm(policy.shm_size))
         except OSError as e:
-            unavailable.append(f"private /dev/shm ({e.strerror or os.strerror(e.errno or 0)}): shared memory "
+            unavailable.append(f"private /dev/shm ({os.strerror(e.errno or 0)}): shared memory "
                                "is visible to other sandboxes")
-        else:
-            unavailable.append(f"network namespace (not on {sys.platform})")
     abi = 0 if "landlock" in disabled else landlock_abi()
     if abi:
         allowed = _read_paths(policy) + [policy.workdir, *policy.write]
@@ -386,6 +415,12 @@ def apply(policy: Policy) -> dict[str, list[str]]:
                 applied.append("runs as nobody")
         except OSError as e:
             unavailable.append(f"dropping root ({e.strerror})")
+    if sys.platform == "linux" and hasattr(os, "geteuid") and os.geteuid() == 0 and "caps" not in disabled:
+        try:
+            applied.append(_drop_capabilities())
+        except OSError as e:
+            unavailable.append(f"dropping capabilities ({os.strerror(e.errno or 0)}): root in the sandbox may read "
+                               "other processes' memory and environment")
     report = {"applied": applied, "unavailable": unavailable}
     if policy.report:
         try:

@@ -57,5 +57,5 @@ def corpus_class(tmp_path_factory: pytest.TempPathFactory, outside: Path) -> Pat
 def graded(tmp_path_factory: pytest.TempPathFactory, corpus_class: Path) -> tuple[Path, dict]:
     """The corpus graded once with 2 workers: (gradebook folder, summary)."""
     out = tmp_path_factory.mktemp("gradebook")
-    summary = grade(corpus_class, out)
+    summary = grade(corpus_class, out, env={"KIT_TEST_SECRET": corpus.ENV_SECRET})
     return out, summary

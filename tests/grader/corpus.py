@@ -95,6 +95,11 @@ def build_all(outside: Path) -> dict[str, bytes | tuple[bytes, str]]:
         "magics": _dump(_set(c(), "square", "%matplotlib inline\n" + good_square)),
         "uses_the_kit": _dump(_insert_before(c(), "train", "import kit.seed\nimport source_data\n"
                                                             "from kit import seed_everything")),
+        # honest work that needs CPU time: within every limit at any machine load
+        "heavy_cell": _dump(_insert_before(c(), "train", BURN.format(seconds=3))),
+        "heavy_answer": _dump(_set(c(), "mask", "def make_mask(lengths, max_len):\n    import time\n"
+                                   + BURN.format(seconds=1.2).replace("\n", "\n    ").rstrip() + "\n"
+                                   "    return np.arange(max_len)[None, :] < np.asarray(lengths)[:, None]")),
         # tampering: each must score what its honest work deserves and be reported "tampered"
         "forge_results": _dump(_append(student_notebook(c()), "square", FORGE_RESULTS)),
         "forge_atexit": _dump(_append(student_notebook(c()), "square", FORGE_ATEXIT)),
@@ -102,9 +107,17 @@ def build_all(outside: Path) -> dict[str, bytes | tuple[bytes, str]]:
         "detached": _dump(_insert_before(c(), "train", DETACHED)),
         "shared_memory": _dump(_insert_before(c(), "train", f"open('/dev/shm/{SHM_PROBE}', 'w').write('x')")),
         "linked_notebook": ("link", hidden_file),
+        "read_environ": _dump(_insert_before(c(), "train", READ_ENVIRON + "print(_found)\n"
+                                             "Path('artifacts').mkdir(exist_ok=True)\n"
+                                             "Path('artifacts/environ.txt').write_text(repr(_found))")),
+        "read_environ_in_checks": _dump(_append(c(), "square", "import os\nif os.environ.get('GRADER_ENGINE'):\n    "
+                                                + READ_ENVIRON.replace("\n", "\n    ").rstrip()
+                                                + "\n    raise RuntimeError(repr(_found))")),
     }
     return corpus
 
+
+BURN = "import time\n_t0 = time.process_time()\nwhile time.process_time() - _t0 < {seconds}:\n    pass\n"
 
 # -- tampering payloads (run at import of the answers module in the check process) ----------------
 _ITEMS = ("import gc, json, os\n"
@@ -138,6 +151,13 @@ DETACHED = ("import subprocess, sys\n"
             "subprocess.run([sys.executable, '-c', 'import os, sys, time\\nif os.fork(): os._exit(0)\\n"
             "os.setsid()\\ntime.sleep(120)', " + repr(DETACHED_MARK) + "], check=True)")
 SHM_PROBE = "kit-corpus-shm-probe"
+ENV_SECRET = "GRADER-ENV-SECRET-e41"  # set in the grader's environment by the tests
+READ_ENVIRON = ("import glob\n_found = []\n"
+                "for _f in glob.glob('/proc/[0-9]*/environ'):\n"
+                "    try:\n"
+                "        _found += [v for v in open(_f, 'rb').read().split(b'\\0') if b'ENV-SECRET' in v]\n"
+                "    except OSError:\n"
+                "        pass\n")
 
 
 def _append(nb: nbformat.NotebookNode, grade_id: str, source: str) -> nbformat.NotebookNode:

@@ -47,6 +47,8 @@ EXPECTED = {
     "magics": ("problems", ["IPython magics"], FULL),
     "uses_the_kit": ("ok", [], FULL),
     "absent": ("no_submission", ["no folder t1_tiny/"], [0] * 6),
+    "heavy_cell": ("ok", [], FULL),  # 3 of the 5 CPU-seconds a cell may use
+    "heavy_answer": ("ok", [], FULL),  # 1.2 of the 3 CPU-seconds a check may use, per call
     # tampering: forged checks score 0, honest ones what they earn; the row says what was seen
     "forge_results": ("tampered", ["tampering: ", "started before the answers were imported"], [0] * 6),
     "forge_atexit": ("tampered", ["tampering: ", "after the check session finished"], [0, 0, 0, 0, 0, 1]),
@@ -54,6 +56,8 @@ EXPECTED = {
     "detached": ("tampered", ["processes detached from the notebook were left behind and killed"], FULL),
     "shared_memory": ("ok", [], FULL),
     "linked_notebook": ("unreadable", ["the notebook is a symbolic link"], [0] * 6),
+    "read_environ": ("ok", [], FULL),  # it finds nothing: the grader's environment is not readable
+    "read_environ_in_checks": ("problems", ["answer cell 'square' failed on import: RuntimeError: []"], FULL),
 }
 
 
@@ -106,6 +110,7 @@ def test_does_hostile_code_stay_in_its_folder(graded, outside):
     for path in out.rglob("*"):
         if path.is_file():
             assert corpus.SECRET.encode() not in path.read_bytes(), path
+            assert corpus.ENV_SECRET.encode() not in path.read_bytes(), path
 
 
 def test_does_no_detached_process_outlive_its_grading(graded):
