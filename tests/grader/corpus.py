@@ -97,7 +97,7 @@ def build_all(outside: Path) -> dict[str, bytes | tuple[bytes, str]]:
                                                             "from kit import seed_everything")),
         # honest work that needs CPU time: within every limit at any machine load
         "heavy_cell": _dump(_insert_before(c(), "train", BURN.format(seconds=3))),
-        "heavy_answer": _dump(_set(c(), "mask", "def make_mask(lengths, max_len):\n    import time\n"
+        "heavy_answer": _dump(_set(c(), "mask", "def make_mask(lengths, max_len):\n    "
                                    + BURN.format(seconds=1.2).replace("\n", "\n    ").rstrip() + "\n"
                                    "    return np.arange(max_len)[None, :] < np.asarray(lengths)[:, None]")),
         # tampering: each must score what its honest work deserves and be reported "tampered"

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import corpus
-from conftest import grade
+from conftest import grade, rows
 
 # a class where every time limit matters: honest runs, two of which need a good part of their CPU
 # limits (on a wall clock they would time out at load 3), a cell that loops until its limit, an
@@ -18,6 +18,9 @@ BURN_SECONDS = 600  # each burner stops by itself after this, even if the test d
 
 
 def _burn(until: float) -> None:
+    # a session of its own, like an independent job: with the scheduler's autogroups, burners
+    # sharing one session would together get no more CPU than one grading kernel
+    os.setsid()
     x = 0
     while time.time() < until:
         x += 1
@@ -44,6 +47,11 @@ def test_does_an_oversubscribed_machine_give_the_same_grades(tmp_path: Path, out
             b.join(5)
     assert loaded["graded"] == quiet["graded"]
     assert load > os.cpu_count(), f"the machine was not loaded (load {load:.1f})"
+    # honest work within its CPU limits is graded in full however busy the machine (on a wall clock,
+    # heavy_cell's 3 CPU-seconds take ~15 s at this load, three times its 5 s cell limit)
+    table = rows(tmp_path / "loaded")
+    for student in ("reference", "heavy_cell", "heavy_answer"):
+        assert (table[student]["status"], table[student]["total"]) == ("ok", "9"), table[student]
     a = (tmp_path / "quiet" / corpus.ASSIGNMENT / "grades.csv").read_bytes()
     b = (tmp_path / "loaded" / corpus.ASSIGNMENT / "grades.csv").read_bytes()
     assert a == b, (a.decode(), b.decode())
