@@ -309,11 +309,13 @@ def _self_check(run: CheckRun, checks: list[dict], gb: Gradebook, version: str) 
 def _reference_needs(assignment: str) -> dict[str, float]:
     """CPU seconds the reference needs per cell (``grade_id``), from ``reference/<assignment>.json``.
 
-    Quoted to a student whose cell passes its CPU limit; empty when not recorded.
+    ``make reference`` records them (``notebook_execution.cell_cpu_seconds``); they are quoted to
+    a student whose cell passes its CPU limit. Empty when not recorded.
     """
     try:
         doc = json.loads((REPO / "reference" / f"{assignment}.json").read_text())
-        return {str(k): float(v) for k, v in (doc.get("cell_cpu_seconds") or {}).items()}
+        cells = (doc.get("notebook_execution") or {}).get("cell_cpu_seconds") or {}
+        return {str(k): float(v) for k, v in cells.items()}
     except (OSError, ValueError, TypeError, AttributeError):
         return {}
 

@@ -377,7 +377,7 @@ async def _run_cell(client: "CappedClient", km: AsyncKernelManager, dog: Watchdo
     if over is not None or wall_out:
         what = (f"used {max(over or 0.0, cpu):.0f} CPU-seconds (the limit is {limits.cell_timeout:g} CPU-seconds per "
                 "cell, counted over the kernel and its child processes"
-                + (f"; the reference solution needs about {need:.0f} here)" if need else ")")
+                + (f"; the reference solution needs about {need:.1f} here)" if need else ")")
                 if over is not None else
                 f"ran longer than {limits.cell_timeout * limits.wall_factor:g} s of wall-clock time while using "
                 f"only {cpu:.0f} CPU-seconds (it was waiting, not computing)")

@@ -72,7 +72,9 @@ def execute_master(assignment: str, workdir: str | os.PathLike, *, timeout: floa
     Returns
     -------
     dict
-        ``{"wall_seconds", "load_average_before", "load_average_after"}``.
+        ``{"wall_seconds", "load_average_before", "load_average_after", "cell_cpu_seconds"}``;
+        ``cell_cpu_seconds`` maps each code cell's ``grade_id`` to the CPU seconds its kernel tree
+        used (the grader quotes them to a student whose cell passes its CPU limit).
 
     Raises
     ------
@@ -91,13 +93,37 @@ def execute_master(assignment: str, workdir: str | os.PathLike, *, timeout: floa
         if len(setup) != 1:
             raise GraderError(f"{assignment}: no single cell sets 'SEED = 0'; cannot re-seed the master")
         setup[0].source = setup[0].source.replace("\nSEED = 0", f"\nSEED = {int(seed)}")
+    from grader.watchdog import Watchdog
+
+    class TimedClient(NotebookClient):
+        """Records the CPU seconds of the kernel's process tree per cell."""
+
+        cell_cpu: dict[str, float] = {}
+        dog: Watchdog | None = None
+
+        async def async_execute_cell(self, cell: Any, cell_index: int, *args: Any, **kwargs: Any) -> Any:
+            if self.dog is None:  # one sampler for the whole run: children that exit are still counted
+                self.dog = Watchdog(memory=None, seconds=None).watch(self.km.provisioner.process.pid)
+            cpu0 = self.dog.cpu.sample()
+            try:
+                return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+            finally:
+                gid = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
+                if gid and cell.cell_type == "code":
+                    self.cell_cpu[gid] = round(self.dog.cpu.sample() - cpu0, 2)
+
     before, start = os.getloadavg(), time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(workdir)}}).execute()
+    client = TimedClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
+    client.cell_cpu = {}
+    try:
+        client.execute()
+    finally:
+        if client.dog is not None:
+            client.dog.stop()
     wall = time.perf_counter() - start
     nbformat.write(nb, Path(workdir) / f"{assignment}.executed.ipynb")
     return {"wall_seconds": round(wall, 1), "load_average_before": [round(x, 2) for x in before],
-            "load_average_after": [round(x, 2) for x in os.getloadavg()]}
+            "load_average_after": [round(x, 2) for x in os.getloadavg()], "cell_cpu_seconds": client.cell_cpu}
 
 
 def load_saved_model(artifacts_dir: str | os.PathLike, name: str, known: Iterable[str]) -> Any:
