@@ -156,3 +156,20 @@ def test_does_a_second_run_with_relative_folders_redo_nothing(tmp_path, outside)
         summaries.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     assert summaries[0]["graded"] == 3 and summaries[0]["skipped"] == 0
     assert summaries[1]["graded"] == 0 and summaries[1]["skipped"] == 3
+
+
+def test_does_regrade_status_grade_only_those_rows_again(tmp_path, outside):
+    """``--regrade-status tampered`` grades the tampered student again and skips the unchanged others."""
+    names = ["reference", "detached"]
+    subs = corpus.write_class(tmp_path / "submitted", corpus.build_all(outside), names)
+    out = tmp_path / "gb"
+    grade(subs, out)
+    assert rows(out)["detached"]["status"] == "tampered"
+    before = _records(out)
+    summary = grade(subs, out, "--regrade-status", "tampered")
+    assert (summary["graded"], summary["skipped"]) == (1, 2)
+    after = _records(out)
+    assert after["detached"] != before["detached"]
+    assert after["reference"] == before["reference"] and after["absent"] == before["absent"]
+    bad = grade(subs, out, "--regrade-status", "tamperd", check=False)
+    assert bad["returncode"] == 2 and "unknown status tamperd" in bad["stderr"] and "tampered" in bad["stderr"]
