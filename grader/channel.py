@@ -189,13 +189,22 @@ class Channel:
             return None
         clean = {"event": "result", "nodeid": node, "name": str(ev.get("name", ""))[:200], "outcome": outcome,
                  "score": worth, "max_score": self.points[node], "output": _text(ev.get("output")),
-                 "log": _text(ev.get("log"), 20_000), "check_error": bool(ev.get("check_error", False))}
+                 "log": _text(ev.get("log"), 20_000), "check_error": bool(ev.get("check_error", False)),
+                 "cpu_seconds": _seconds(ev.get("cpu_seconds"))}
         self.results[node] = clean
         return clean
 
     def _taint(self, node: str) -> None:
         self.tainted.add(node)
         self.results.pop(node, None)
+
+
+def _seconds(value: object) -> float:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+    return round(v, 2) if 0.0 <= v < 1e7 else 0.0
 
 
 def _text(value: object, limit: int = 4000) -> str:

@@ -12,8 +12,8 @@ the engine uses: the file is not reachable by path from the sandbox) as it goes 
     each check; a result has ``outcome`` (passed, failed, error, not_implemented, missing,
     timeout, not_run), ``score``, ``max_score``, ``output`` (student-facing: the check's message,
     a detail from :class:`grader.api.CheckFailed`, or the student's exception with a traceback
-    trimmed to their own answer cells, never the check's source) and ``log`` (for the
-    instructor's log only: the full traceback).
+    trimmed to their own answer cells, never the check's source), ``log`` (for the
+    instructor's log only: the full traceback) and ``cpu_seconds`` (what the check used).
 
 ``{"event": "finished"}``
     the session is over; the engine rejects anything written after it.
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import traceback
 from pathlib import Path
 from typing import Any, Iterator
@@ -131,7 +132,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Any) -> Iterator[None]:
     if rec is not None:
         rec.write({"event": "start", "nodeid": item.nodeid})
     item.stash[_RESULT] = {}
+    cpu0 = time.process_time()
     yield
+    item.stash[_RESULT]["cpu_seconds"] = round(time.process_time() - cpu0, 2)
     _finish(item)
 
 
@@ -161,7 +164,7 @@ def _finish(item: pytest.Item) -> None:
     out = {"event": "result", "nodeid": item.nodeid, "name": item.name, "outcome": outcome,
            "score": points if outcome == "passed" else 0.0, "max_score": points,
            "output": _cap(res.get("output", "")), "log": res.get("log", ""),
-           "check_error": res.get("check_error", False)}
+           "check_error": res.get("check_error", False), "cpu_seconds": res.get("cpu_seconds", 0.0)}
     if rec is not None:
         rec.write(out)
 

@@ -240,12 +240,15 @@ def sweep_detached() -> list[str]:
     list of str
         ``"pid 123 (sleep)"`` per process that was still running.
     """
-    alive = []
     try:
         kids = psutil.Process().children(recursive=True)
     except psutil.Error:
-        kids = []
-    for p in kids:
+        return []
+    # processes killed with their tree may still be exiting: give them a moment (this reaps
+    # those that are our children), then whatever still runs was detached on purpose
+    _, running = psutil.wait_procs(kids, timeout=1.0)
+    alive = []
+    for p in running:
         try:
             if p.status() == psutil.STATUS_ZOMBIE:
                 continue
@@ -253,7 +256,7 @@ def sweep_detached() -> list[str]:
             p.kill()
         except psutil.Error:
             continue
-    psutil.wait_procs(kids, timeout=3)  # reaps those that are our children
+    psutil.wait_procs(running, timeout=3)
     return alive
 
 

@@ -124,7 +124,8 @@ def _finish_checks(record: dict, checks: list[dict], results: dict[str, dict], m
         score = min(max(float(r["score"]), 0.0), float(c["points"])) if r["outcome"] == "passed" else 0.0
         out.append({"nodeid": c["nodeid"], "name": c["name"], "column": c["column"], "run": c["run"],
                     "outcome": r["outcome"], "score": score, "max_score": c["points"],
-                    "output": r.get("output", ""), "visibility": c.get("visibility", "visible")})
+                    "output": r.get("output", ""), "visibility": c.get("visibility", "visible"),
+                    "cpu_seconds": float(r.get("cpu_seconds") or 0.0)})
     record["checks"] = out
     record["score"] = round(sum(c["score"] for c in out), 6)
 
