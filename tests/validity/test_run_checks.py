@@ -1,4 +1,4 @@
-"""Are the hidden-split thresholds in effect during grading the documented ones?
+"""Do the run checks apply what is documented? Thresholds in effect, complete training runs.
 
 The run checks derive their thresholds from ``reference/<assignment>.json``. The check process
 runs in the engine's sandbox, which reads only what ``grader/batch.py`` lets it read; once it
@@ -9,7 +9,9 @@ could not read ``reference/`` and the checks silently fell back to lower thresho
 * in the sandbox, with the read list ``grade_assignment`` builds, each run check fails a tiny
   model that cannot reach any threshold and its detail names the documented threshold;
 * with ``reference/`` left out of that read list, the checks end in a check error, never pass
-  and never name a threshold.
+  and never name a threshold;
+* the TensorBoard-scalars checks expect the epochs the notebooks configure and refuse a run
+  interrupted before its last epoch (no model saved), on logs written by Keras' own callback.
 """
 from __future__ import annotations
 
@@ -186,3 +188,79 @@ def test_is_an_unreadable_reference_a_check_error(assignment, tmp_path, monkeypa
         r = results[name]
         assert r["outcome"] == "error" and r["check_error"], r
         assert "ReferenceFiguresMissing" in r["log"] and not re.search(pattern, r["output"]), r
+
+
+# ---- complete training runs ----------------------------------------------------------------------
+
+def _master_cell(assignment: str, grade_id: str) -> str:
+    nb = json.loads((REPO / "solutions" / f"{assignment}.ipynb").read_text())
+    (cell,) = [c for c in nb["cells"] if (c["metadata"].get("nbgrader") or {}).get("grade_id") == grade_id]
+    return "".join(cell["source"])
+
+
+def _assigned(source: str, name: str):
+    import ast
+
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{name} is not assigned in the cell")
+
+
+def test_do_the_scalar_checks_expect_the_epochs_the_notebooks_configure():
+    a1, a2 = _runs_module("a1_spoken_digits"), _runs_module("a2_text_generation")
+    assert a1.EPOCHS == _assigned(_master_cell("a1_spoken_digits", "a1_setup"), "EPOCHS")
+    train = _assigned(_master_cell("a2_text_generation", "a2_train_char_lm"), "TRAIN")
+    assert a2.EPOCHS == {name: settings["epochs"] for name, settings in train.items()}
+
+
+def _train_and_log(log_dir: Path, epochs: int, stop_after: int | None, metric: str | None) -> None:
+    """A tiny model trained with Keras' TensorBoard callback; ``stop_after`` epochs: an interrupted run."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 3)).astype(np.float32), rng.integers(0, 2, 32)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    metrics = [keras.metrics.SparseCategoricalAccuracy(name=metric)] if metric else []
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=metrics)
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if stop_after is not None and epoch + 1 >= stop_after:
+                self.model.stop_training = True
+
+    model.fit(x, y, validation_data=(x, y), epochs=epochs, verbose=0,
+              callbacks=[keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False), Interrupt()])
+
+
+@pytest.mark.parametrize(("assignment", "name"), [("a1_spoken_digits", "raw_lstm_aug"),
+                                                  ("a2_text_generation", "char_lm")])
+def test_is_a_run_interrupted_after_3_of_5_epochs_refused(assignment, name, tmp_path):
+    from grader.api import CheckFailed
+
+    module = _runs_module(assignment)
+    assert module.EPOCHS[name] == 5
+    short = assignment.split("_")[0]
+
+    def folders(case: str, stop_after: int | None, saved: bool) -> tuple[Path, Path]:
+        runs, artifacts = tmp_path / case / "runs" / short, tmp_path / case / "artifacts" / short
+        artifacts.mkdir(parents=True)
+        names = [name] if short == "a1" else list(module.EPOCHS)
+        for n in names:
+            _train_and_log(runs / n, module.EPOCHS[n], stop_after if n == name else None,
+                           "micro_f1" if short == "a1" else None)
+            if saved or n != name:
+                (artifacts / f"{n}.keras").write_bytes(b"a saved model")
+        return runs, artifacts
+
+    def check(runs: Path, artifacts: Path) -> None:
+        if short == "a1":
+            module.test_tensorboard_scalars(runs, artifacts, name)
+        else:
+            module.test_tensorboard_scalars(runs, artifacts)
+
+    check(*folders("complete", None, True))                        # a complete run passes
+    with pytest.raises(CheckFailed, match="3 epoch"):
+        check(*folders("interrupted", 3, False))
+    with pytest.raises(CheckFailed, match="was not saved"):
+        check(*folders("unsaved", None, False))
