@@ -69,6 +69,22 @@ def build_char_lm(vocab_size):
     ])
     return model
 '''),
+    # one-hot ids times the LSTM's input kernel is an embedding, written another way
+    ("char_lm_one_hot_inputs", "a2_build_char_lm", '''
+def build_char_lm(vocab_size):
+    ids = keras.Input(shape=(None,), dtype="int32")
+    x = keras.ops.one_hot(ids, vocab_size)
+    x = layers.LSTM(128, return_sequences=True)(x)
+    return keras.Model(ids, layers.Dense(vocab_size)(x))
+'''),
+    ("word_lm_one_hot_times_dense", "a2_build_word_lm", '''
+def build_word_lm(vocab_size):
+    ids = keras.Input(shape=(None,), dtype="int32")
+    one_hot = keras.ops.one_hot(ids, vocab_size)
+    x = layers.Dense(64, use_bias=False)(one_hot)      # one-hot times a matrix: an embedding
+    x = layers.LSTM(64, return_sequences=True)(x)
+    return keras.Model(ids, layers.Dense(vocab_size)(x))
+'''),
     ("word_lm_dropout_no_bottleneck", "a2_build_word_lm", '''
 def build_word_lm(vocab_size):
     ids = keras.Input(shape=(None,), dtype="int32")
