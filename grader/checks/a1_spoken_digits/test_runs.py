@@ -131,7 +131,7 @@ PIPELINE_HELPERS = ("load_audio", "pad_and_mask", "frame_signals", "log_mel_spec
                          "test yours.)", timeout=120)
 def test_predict_digits_pipeline(student, reference, rng, tmp_path, monkeypatch):
     for helper in PIPELINE_HELPERS:
-        monkeypatch.setattr(student, helper, getattr(reference, helper))
+        monkeypatch.setattr(student, helper, getattr(reference, helper), raising=False)   # a missing one too
     lengths = np.concatenate([rng.integers(300, 6400, 17), [6400, 7000, 9000]])   # some longer than MAX_LEN
     paths = s.write_wavs(tmp_path, s.random_signals(rng, lengths))
     for kind, model in _probe_models(reference).items():

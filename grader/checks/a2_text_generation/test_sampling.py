@@ -174,7 +174,7 @@ WORD_HELPERS = ("normalize_text", "encode_words", "decode_words")
                          "(do not drop, mask or re-draw any token).", timeout=120)
 def test_generate_text_emits_unk(student, reference, rng, monkeypatch):
     for helper in WORD_HELPERS:
-        monkeypatch.setattr(student, helper, getattr(reference, helper))
+        monkeypatch.setattr(student, helper, getattr(reference, helper), raising=False)   # a missing one too
     vocab = reference.build_word_vocab(s.random_articles(rng, 40), max_words=20)
     model = s.constant_lm(len(vocab), vocab.index(s.UNK), 5.0)     # p(UNK) = e^5 / (e^5 + 21), about 0.88
     out = student.generate_text(model, vocab, "oil prices", 40, 1.0, np.random.default_rng(5), "word")
