@@ -228,7 +228,7 @@ def grade_assignment(opts: Options) -> dict:
                         memory=int(opts.memory_gb * 2**30), disk=int(opts.disk_gb * 2**30), threads=threads)
         data_dir = str(opts.data_dir.resolve()) if opts.data_dir else _default_data_dir()
         kit_read = _kit_read_paths()
-        check_read = [*_kit_list_dirs(), str(REPO / "grader"), *([data_dir] if data_dir else [])]
+        check_read = [*_kit_list_dirs(), str(REPO / "grader"), str(REPO / "reference"), *([data_dir] if data_dir else [])]
         run = CheckRun(assignment=a, checks_dir=opts.checks.resolve(), reference_module=ref, data_dir=data_dir,
                        read=check_read, threads=threads, memory=limits.memory, timeout=opts.checks_timeout,
                        check_timeout=opts.check_timeout, wall_factor=opts.wall_factor)

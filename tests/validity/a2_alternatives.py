@@ -21,13 +21,15 @@ def normalize_text(text):
     tokens = re.findall(r"[a-z]+|'(?:s|t|re|ve|ll|d|m)(?![a-z])|\\d+(?:[.,]\\d+)*|[^\\sa-z0-9]", "".join(out))
     return " ".join(tokens)
 '''),
-    ("word_vocab_string_lookup", "a2_word_vocab", '''
+    # (a StringLookup vocabulary was here: it breaks ties reverse-alphabetically, against the docstring; it is
+    # now the mistake vocab_string_lookup_ties_reversed)
+    ("word_vocab_numpy_unique", "a2_word_vocab", '''
 def build_word_vocab(texts, max_words=MAX_WORDS):
-    """Keras StringLookup counts and ranks the tokens; its OOV token is our UNK."""
+    """np.unique sorts the words alphabetically; a stable sort by count keeps ties alphabetical."""
     tokens = [t for text in texts for t in text.split()]
-    lookup = layers.StringLookup(max_tokens=max_words + 1, oov_token=UNK)
-    lookup.adapt(tf.constant(tokens if tokens else [UNK]))
-    return [BOUNDARY] + [w for w in lookup.get_vocabulary() if w != UNK or True]
+    words, counts = np.unique(np.array(tokens, dtype=object).astype(str), return_counts=True) if tokens else ([], [])
+    order = np.argsort(-np.asarray(counts), kind="stable")[:max_words]
+    return [BOUNDARY, UNK] + [str(words[i]) for i in order]
 
 
 def encode_words(text, vocab):
@@ -68,6 +70,22 @@ def build_char_lm(vocab_size):
         layers.Dense(vocab_size),
     ])
     return model
+'''),
+    # one-hot ids times the LSTM's input kernel is an embedding, written another way
+    ("char_lm_one_hot_inputs", "a2_build_char_lm", '''
+def build_char_lm(vocab_size):
+    ids = keras.Input(shape=(None,), dtype="int32")
+    x = keras.ops.one_hot(ids, vocab_size)
+    x = layers.LSTM(128, return_sequences=True)(x)
+    return keras.Model(ids, layers.Dense(vocab_size)(x))
+'''),
+    ("word_lm_one_hot_times_dense", "a2_build_word_lm", '''
+def build_word_lm(vocab_size):
+    ids = keras.Input(shape=(None,), dtype="int32")
+    one_hot = keras.ops.one_hot(ids, vocab_size)
+    x = layers.Dense(64, use_bias=False)(one_hot)      # one-hot times a matrix: an embedding
+    x = layers.LSTM(64, return_sequences=True)(x)
+    return keras.Model(ids, layers.Dense(vocab_size)(x))
 '''),
     ("word_lm_dropout_no_bottleneck", "a2_build_word_lm", '''
 def build_word_lm(vocab_size):

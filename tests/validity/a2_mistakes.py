@@ -60,6 +60,10 @@ MISTAKES = [
     ("softmax_output", "a2_build_char_lm",
      _edit("a2_build_char_lm", ('layers.Dense(vocab_size, name="logits")', 'layers.Dense(vocab_size, activation="softmax", name="logits")')),
      ["test_lm_logits_and_causal" + CHAR]),
+    ("ids_fed_as_numbers", "a2_build_char_lm",
+     _edit("a2_build_char_lm", ('x = layers.Embedding(vocab_size, 32, name="embedding")(ids)',
+                                'x = keras.ops.expand_dims(keras.ops.cast(ids, "float32") / vocab_size, -1)')),
+     ["test_lm_logits_shapes" + CHAR]),
     ("bidirectional_lstm", "a2_build_word_lm",
      _edit("a2_build_word_lm", ('x = layers.LSTM(256, return_sequences=True, name="lstm")(x)',
                                 'x = layers.Bidirectional(layers.LSTM(128, return_sequences=True), name="lstm")(x)')),
@@ -80,6 +84,27 @@ MISTAKES = [
      _edit("a2_word_vocab", ('return " ".join(vocab[int(i)] for i in ids)',
                              'return " ".join(vocab[int(i)] for i in ids if vocab[int(i)] != UNK)')),
      ["test_word_round_trip", "test_generate_text_word_length_and_vocabulary"]),
+    ("vocab_ties_in_first_seen_order", "a2_word_vocab",
+     _edit("a2_word_vocab", ("ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))",
+                             "ranked = counts.most_common()   # ties in the order the words first appear")),
+     ["test_word_vocab_ties_alphabetical"]),
+    ("vocab_string_lookup_ties_reversed", "a2_word_vocab", '''
+def build_word_vocab(texts, max_words=MAX_WORDS):
+    """Keras StringLookup counts and ranks the tokens; its OOV token is our UNK (ties: reverse alphabetical)."""
+    tokens = [t for text in texts for t in text.split()]
+    lookup = layers.StringLookup(max_tokens=max_words + 1, oov_token=UNK)
+    lookup.adapt(tf.constant(tokens if tokens else [UNK]))
+    return [BOUNDARY] + [str(w) for w in lookup.get_vocabulary()]
+
+
+def encode_words(text, vocab):
+    lookup = {w: i for i, w in enumerate(vocab)}
+    return np.array([lookup.get(t, lookup[UNK]) for t in text.split()], dtype=np.int32)
+
+
+def decode_words(ids, vocab):
+    return " ".join(map(vocab.__getitem__, np.asarray(ids).tolist()))
+''', ["test_word_vocab_ties_alphabetical"]),
     # ---- part 4: sampling
     ("temperature_ignored", "a2_sampling",
      _edit("a2_sampling", ("scaled = logits / temperature", "scaled = logits")),
@@ -94,6 +119,25 @@ MISTAKES = [
      _edit("a2_sampling", ("return int(rng.choice(len(probs), p=probs / probs.sum()))",
                            "return int(np.random.choice(len(probs), p=probs / probs.sum()))")),
      ["test_sample_next_uses_the_rng", "test_generate_text_deterministic"]),
+    ("temperature_as_a_power_of_probabilities", "a2_sampling",
+     _edit("a2_sampling", ("    scaled = logits / temperature\n    probs = np.exp(scaled - scaled.max())\n",
+                           "    probs = np.exp(logits - logits.max())\n"
+                           "    probs = (probs / probs.sum()) ** (1.0 / temperature)   # sharpen p by the power 1/T\n")),
+     ["test_sample_next_small_temperatures"]),   # p ** (1 / 1e-4) underflows to 0 / 0 = NaN
+    ("generator_never_writes_unk", "a2_sampling",
+     _edit("a2_sampling", ("        token = sample_next(logits, temperature, rng)\n",
+                           "        if level == \"word\":\n"
+                           "            logits = np.array(logits, dtype=np.float64)\n"
+                           "            logits[vocab.index(UNK)] = -np.inf   # never write [UNK]\n"
+                           "        token = sample_next(logits, temperature, rng)\n")),
+     ["test_generate_text_emits_unk"]),
+    ("context_window_stops_moving", "a2_sampling",
+     _edit("a2_sampling", ("x = np.array([context[-context_len:]], dtype=np.int32)",
+                           "x = np.array([context[:context_len]], dtype=np.int32)")),
+     ["test_generate_text_greedy_matches_reference"]),
+    ("context_never_cut", "a2_sampling",
+     _edit("a2_sampling", ("x = np.array([context[-context_len:]], dtype=np.int32)", "x = np.array([context], dtype=np.int32)")),
+     ["test_generate_text_greedy_matches_reference"]),
     ("logits_of_the_first_step", "a2_sampling",
      _edit("a2_sampling", ("logits = model.predict_on_batch(x)[0, -1]", "logits = model.predict_on_batch(x)[0, 0]")),
      ["test_generate_text_greedy_matches_reference"]),

@@ -59,6 +59,16 @@ def first_token_lm(rng: np.random.Generator, vocab_size: int):
     return model
 
 
+def constant_lm(vocab_size: int, favourite: int, margin: float):
+    """A model whose logits at every step are ``margin`` for id ``favourite`` and 0 for the others."""
+    import keras
+
+    ids = keras.Input(shape=(None,), dtype="int32")
+    x = keras.layers.Embedding(vocab_size, 1, embeddings_initializer="zeros")(ids)
+    bias = keras.initializers.Constant(margin * np.eye(vocab_size, dtype=np.float32)[favourite])
+    return keras.Model(ids, keras.layers.Dense(vocab_size, kernel_initializer="zeros", bias_initializer=bias)(x))
+
+
 def logits_of(model, ids: np.ndarray) -> np.ndarray:
     """Logits of a model for an int batch ``(batch, time)`` as a NumPy array."""
     import keras

@@ -13,7 +13,11 @@ with the figures of ``reference/a2_text_generation.json``. The margins are about
 run-to-run spread of the same recipe under another seed (that file's ``seed_spread``: seeds 0 and 1
 gave 2.020 / 1.996 bits per character for the character model, 2.035 / 2.040 for the word model and
 perplexities 212.7 / 221.5), leaving room for reasonable variations of the architecture. Without
-the file the fallback figures below are used. (The issue's targets, 1.9 bits per character and
+the file there is no fallback: the run checks that need a threshold fail with a check error
+(:class:`ReferenceFiguresMissing`, CHECK ERROR in the instructor's log). With the committed figures
+the thresholds are 2.10 (character model) and 2.13 (word model) bits per character and a perplexity
+of 250; ``tests/validity/test_thresholds.py`` proves that these are the thresholds in effect in the
+sandboxed check process and in the messages. (The issue's targets, 1.9 bits per character and
 perplexity 250, were set before the CPU budget was measured; the reference reaches the second.)
 """
 from __future__ import annotations
@@ -29,21 +33,46 @@ from kit import tblogs
 
 BPC_MARGIN = 0.08
 PPL_MARGIN = 0.15
-FALLBACK = {"char_lm": 2.10, "word_lm": 2.35, "word_perplexity": 230.0}   # close to the reference run
+# the notebook's TRAIN[model]["epochs"] (a locked cell: the grader restores it from the master); a test of the
+# kit (tests/validity/test_run_checks.py) fails when the two differ
+EPOCHS = {"char_lm": 5, "word_lm": 3}
 
 
-def _thresholds() -> dict[str, float]:
+class ReferenceFiguresMissing(RuntimeError):
+    """The reference figures the thresholds derive from cannot be read: a grader error, not the student's."""
+
+
+def thresholds_from(reference: dict) -> dict[str, float]:
+    """The thresholds from a reference file's figures (rounded before the ceiling against float noise)."""
+    figures = {**reference["hidden_bits_per_char"], "word_perplexity": reference["hidden_word_perplexity"]}
+    return {"char_lm": math.ceil(round((figures["char_lm"] + BPC_MARGIN) * 100, 6)) / 100,
+            "word_lm": math.ceil(round((figures["word_lm"] + BPC_MARGIN) * 100, 6)) / 100,
+            "word_perplexity": float(math.ceil(round(figures["word_perplexity"] * (1 + PPL_MARGIN), 6)))}
+
+
+def _read_thresholds() -> tuple[dict[str, float] | None, str]:
     try:
-        ref = json.loads(evaluate.REFERENCE_JSON.read_text())
-        figures = {**ref["hidden_bits_per_char"], "word_perplexity": ref["hidden_word_perplexity"]}
-    except (OSError, ValueError, KeyError):
-        figures = FALLBACK
-    return {"char_lm": math.ceil((figures["char_lm"] + BPC_MARGIN) * 100) / 100,
-            "word_lm": math.ceil((figures["word_lm"] + BPC_MARGIN) * 100) / 100,
-            "word_perplexity": float(math.ceil(figures["word_perplexity"] * (1 + PPL_MARGIN)))}
+        return thresholds_from(json.loads(evaluate.REFERENCE_JSON.read_text())), ""
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
 
 
-THRESHOLDS = _thresholds()
+THRESHOLDS, _UNREADABLE = _read_thresholds()
+
+
+def threshold(name: str) -> float:
+    """The threshold ``name`` (char_lm, word_lm, word_perplexity); :class:`ReferenceFiguresMissing` without figures."""
+    if THRESHOLDS is None:
+        raise ReferenceFiguresMissing(
+            f"the reference figures {evaluate.REFERENCE_JSON} cannot be read ({_UNREADABLE}); the hidden-split "
+            "thresholds derive from them: record them with `make reference` and let the check process read "
+            "reference/ (grader/batch.py, check_read)")
+    return THRESHOLDS[name]
+
+
+def _shown(name: str, fmt: str) -> str:
+    return "the documented threshold (the grader could not read it: a grader error)" if THRESHOLDS is None \
+        else format(THRESHOLDS[name], fmt)
 
 
 def _scores(reference, artifacts, name):
@@ -54,29 +83,32 @@ def _scores(reference, artifacts, name):
 
 
 @check(points=4, message=f"The saved character model (artifacts/a2/char_lm.keras with char_vocab.json) must reach "
-                         f"at most {THRESHOLDS['char_lm']:.2f} bits per character on the grader's unseen articles.",
+                         f"at most {_shown('char_lm', '.2f')} bits per character on the grader's unseen articles.",
        run=True, timeout=240)
 def test_char_lm_hidden_bits_per_char(reference, artifacts):
+    needed = threshold("char_lm")
     bpc = _scores(reference, artifacts, "char_lm")["bits_per_char"]["char_lm"]
-    if not bpc <= THRESHOLDS["char_lm"]:
-        raise CheckFailed(f"got {bpc:.3f} bits per character")
+    if not bpc <= needed:
+        raise CheckFailed(f"got {bpc:.3f} bits per character, above {needed:.2f}")
 
 
 @check(points=2, message=f"The saved word model (artifacts/a2/word_lm.keras with word_vocab.json) must reach at "
-                         f"most {THRESHOLDS['word_lm']:.2f} bits per character (unknown words spelled out) on the "
+                         f"most {_shown('word_lm', '.2f')} bits per character (unknown words spelled out) on the "
                          "grader's unseen articles.", run=True, timeout=240)
 def test_word_lm_hidden_bits_per_char(reference, artifacts):
+    needed = threshold("word_lm")
     bpc = _scores(reference, artifacts, "word_lm")["bits_per_char"]["word_lm"]
-    if not bpc <= THRESHOLDS["word_lm"]:
-        raise CheckFailed(f"got {bpc:.3f} bits per character")
+    if not bpc <= needed:
+        raise CheckFailed(f"got {bpc:.3f} bits per character, above {needed:.2f}")
 
 
 @check(points=2, message=f"The saved word model must reach a perplexity of at most "
-                         f"{THRESHOLDS['word_perplexity']:.0f} on the grader's unseen articles.", run=True, timeout=240)
+                         f"{_shown('word_perplexity', '.0f')} on the grader's unseen articles.", run=True, timeout=240)
 def test_word_lm_hidden_perplexity(reference, artifacts):
+    needed = threshold("word_perplexity")
     ppl = _scores(reference, artifacts, "word_lm")["word_perplexity"]
-    if not ppl <= THRESHOLDS["word_perplexity"]:
-        raise CheckFailed(f"got a perplexity of {ppl:.1f}")
+    if not ppl <= needed:
+        raise CheckFailed(f"got a perplexity of {ppl:.1f}, above {needed:.0f}")
 
 
 @check(points=2, message="artifacts/a2/samples.json must hold, for char_lm and word_lm, five generated articles at "
@@ -106,8 +138,10 @@ def test_samples_file(artifacts):
 
 
 @check(points=1, message="TensorBoard logs must hold the training and validation loss of every epoch for both "
-                         "models (runs/a2/char_lm/ and runs/a2/word_lm/).", run=True)
-def test_tensorboard_scalars(runs):
+                         "models (runs/a2/char_lm/ and runs/a2/word_lm/) of a complete training run: one finite "
+                         "value for each of the epochs the notebook configures (TRAIN[model]['epochs']), and the "
+                         "model saved after it (artifacts/a2/<model>.keras).", run=True)
+def test_tensorboard_scalars(runs, artifacts):
     for name in evaluate.MODELS:
         try:
             scalars = tblogs.read_scalars(runs / name)
@@ -117,3 +151,9 @@ def test_tensorboard_scalars(runs):
             series = scalars.get(run, {}).get("epoch_loss")
             if series is None or len(series.values) < 1 or not np.all(np.isfinite(series.values)):
                 raise CheckFailed(f"runs/a2/{name}/{run} has no finite 'epoch_loss' scalar")
+            logged = sorted(set(np.asarray(series.steps).tolist()))
+            if logged != list(range(EPOCHS[name])):
+                raise CheckFailed(f"runs/a2/{name}/{run}: 'epoch_loss' logged for {len(logged)} epoch(s), the "
+                                  f"notebook trains {name} for {EPOCHS[name]}: the run did not finish")
+        if not (artifacts / f"{name}.keras").is_file():
+            raise CheckFailed(f"artifacts/a2/{name}.keras was not saved: the training run did not finish")

@@ -32,6 +32,22 @@ def test_sample_next_argmax_at_zero_temperature(student, rng):
         raise CheckFailed("for logits around 1000 at a tiny temperature expected the argmax: subtract the maximum")
 
 
+@check(points=1, message="sample_next must work at small positive temperatures (1e-5 to 1e-3, above the argmax "
+                         "cut-off of 1e-6) and return a valid index, never NaN probabilities: divide the logits by the "
+                         "temperature and subtract their maximum before exp; p ** (1 / T) or exp(log(p) / T) "
+                         "underflow to 0 / 0.")
+def test_sample_next_small_temperatures(student, rng):
+    # the maximum logit is 0, so that no exp overflows: forgetting to subtract the maximum is another check's
+    # mistake; which index comes out is the temperature checks' property, here only that one does
+    for _ in range(10):
+        logits = rng.normal(0, 1, rng.integers(3, 60))
+        logits -= logits.max()
+        for temperature in (1e-5, 1e-4, 1e-3):
+            got = student.sample_next(logits, temperature, np.random.default_rng(0))
+            if not isinstance(got, (int, np.integer)) or not 0 <= int(got) < len(logits):
+                raise CheckFailed(f"at temperature {temperature} got {got!r}, not an index into the logits")
+
+
 @check(points=2, message="sample_next at temperature 1 must draw from softmax(logits), using the rng it is given.")
 def test_sample_next_matches_softmax(student, rng):
     logits = rng.normal(0, 1.0, 5)
@@ -94,8 +110,10 @@ def test_generate_text_char_length_and_vocabulary(student, reference, rng):
 @check(points=2, message="generate_text(..., level='word') must return the normalised seed and exactly n_tokens "
                          "words of the vocabulary, joined by single spaces.", timeout=120)
 def test_generate_text_word_length_and_vocabulary(student, reference, rng):
-    vocab, model = _word_setup(reference, rng)
-    for seed_text, n in [("Oil prices", 12), ("", 9), ("Microsoft said zzzunknown", 4)]:
+    vocab, lstm = _word_setup(reference, rng)
+    unk_lover = s.constant_lm(len(vocab), vocab.index(s.UNK), 5.0)      # generated [UNK]s count as words too
+    for model, seed_text, n in [(lstm, "Oil prices", 12), (lstm, "", 9), (lstm, "Microsoft said zzzunknown", 4),
+                                (unk_lover, "Oil prices", 10)]:
         out = student.generate_text(model, vocab, seed_text, n, 1.0, np.random.default_rng(4), "word")
         seed = reference.normalize_text(seed_text).split()
         tokens = out.split(" ") if isinstance(out, str) else None
@@ -117,18 +135,53 @@ def test_generate_text_deterministic(student, reference, rng):
         raise CheckFailed("two rng seeds gave the same text at temperature 1: sample with the rng")
 
 
-@check(points=2, message="generate_text at temperature 0 must follow the model greedily from a context that "
-                         "starts with BOUNDARY followed by the encoded seed, using the logits of the last step.",
-       timeout=120)
+def _without_unk(model, vocab):
+    """``model`` with UNK's logit lowered by 30: greedy generation never picks UNK (that is another check's)."""
+    import keras
+
+    ids = keras.Input(shape=(None,), dtype="int32")
+    penalty = -30.0 * np.eye(len(vocab), dtype=np.float32)[vocab.index(s.UNK)]
+    return keras.Model(ids, model(ids) + penalty)
+
+
+@check(points=2, message="generate_text at temperature 0 must follow the model greedily: the model is fed the "
+                         "context BOUNDARY + encoded seed + the ids generated so far, cut to its last CHAR_SEQ_LEN "
+                         "(level 'char') or WORD_SEQ_LEN (level 'word') ids (context[-CHAR_SEQ_LEN:]: a window that "
+                         "slides, not one that stops or grows), and the next id comes from the logits of the last "
+                         "step.", timeout=180)
 def test_generate_text_greedy_matches_reference(student, reference, rng):
-    for level, setup in (("char", _char_setup), ("word", _word_setup)):
+    for level, setup, window in (("char", _char_setup, reference.CHAR_SEQ_LEN),
+                                 ("word", _word_setup, reference.WORD_SEQ_LEN)):
         vocab, lstm = setup(reference, rng)
-        for model in (lstm, s.first_token_lm(rng, len(vocab))):
-            for seed_text in ("oil prices", "oil", ""):
-                got = student.generate_text(model, vocab, seed_text, 15, 0.0, np.random.default_rng(0), level)
-                want = reference.generate_text(model, vocab, seed_text, 15, 0.0, np.random.default_rng(0), level)
-                if got != want:
-                    raise CheckFailed(f"level {level!r}, seed {seed_text!r}: expected {want!r}, got {got!r}")
+        first = s.first_token_lm(rng, len(vocab))
+        if level == "word":
+            lstm, first = _without_unk(lstm, vocab), _without_unk(first, vocab)
+        cases = [(model, seed_text, 15) for model in (lstm, first) for seed_text in ("oil prices", "oil", "")]
+        cases.append((first, "oil", window + 8))             # longer than the window: it must slide
+        for model, seed_text, n in cases:
+            got = student.generate_text(model, vocab, seed_text, n, 0.0, np.random.default_rng(0), level)
+            want = reference.generate_text(model, vocab, seed_text, n, 0.0, np.random.default_rng(0), level)
+            if got != want:
+                raise CheckFailed(f"level {level!r}, seed {seed_text!r}, {n} tokens: expected {want!r}, got {got!r}")
+
+
+# the word helpers the UNK check goes through: the reference's, so that only generate_text's sampling is tested
+WORD_HELPERS = ("normalize_text", "encode_words", "decode_words")
+
+
+@check(points=1, message="generate_text must sample from the model's whole distribution, [UNK] included: a word "
+                         "model that gives [UNK] most of the probability must generate [UNK] about that often "
+                         "(do not drop, mask or re-draw any token).", timeout=120)
+def test_generate_text_emits_unk(student, reference, rng, monkeypatch):
+    for helper in WORD_HELPERS:
+        monkeypatch.setattr(student, helper, getattr(reference, helper), raising=False)   # a missing one too
+    vocab = reference.build_word_vocab(s.random_articles(rng, 40), max_words=20)
+    model = s.constant_lm(len(vocab), vocab.index(s.UNK), 5.0)     # p(UNK) = e^5 / (e^5 + 21), about 0.88
+    out = student.generate_text(model, vocab, "oil prices", 40, 1.0, np.random.default_rng(5), "word")
+    tokens = out.split(" ")[2:] if isinstance(out, str) else []
+    share = tokens.count(s.UNK) / max(len(tokens), 1)
+    if len(tokens) != 40 or share < 0.6:
+        raise CheckFailed(f"[UNK] was {share:.0%} of the {len(tokens)} generated words; the model gives it about 88 %")
 
 
 @check(points=1, message="generate_text must raise a ValueError for a level other than 'char' or 'word'.")

@@ -151,6 +151,27 @@ def test_word_vocab_most_frequent_first(student, rng):
         raise CheckFailed("the words are not sorted by decreasing frequency")
 
 
+@check(points=1, message="build_word_vocab must break frequency ties alphabetically (as its docstring says), "
+                         "also at the max_words cut-off: sorted by (-count, word), whatever order the words first "
+                         "appear in.")
+def test_word_vocab_ties_alphabetical(student, rng):
+    words = [f"{a}{b}" for a in "qzbmxa" for b in "kfy"]          # 18 words, first appearances not alphabetical
+    counts = dict(zip(words, rng.integers(1, 4, len(words))))    # counts 1-3: many ties
+    tokens = rng.permutation([w for w in words for _ in range(counts[w])]).tolist()
+    texts = [" ".join(tokens[i::5]) for i in range(5)]
+    for max_words in (len(words), 7):
+        vocab = student.build_word_vocab(texts, max_words=max_words)
+        got = [w for w in vocab if w not in (s.BOUNDARY, s.UNK)]
+        # within each count: alphabetical, and (at the cut-off) the alphabetically first ones kept; which counts
+        # are kept and their order is test_word_vocab_most_frequent_first's property
+        for count in sorted(set(counts.values())):
+            kept = [w for w in got if counts.get(w) == count]
+            tied = sorted(w for w in words if counts[w] == count)
+            if kept != tied[:len(kept)]:
+                raise CheckFailed(f"with max_words={max_words}, the words seen {count} time(s) came as {kept}; "
+                                  f"ties must be alphabetical: {tied[:len(kept)]}")
+
+
 @check(points=1, message="build_word_vocab must keep 10,000 words by default (max_words=MAX_WORDS) and all of "
                          "them when there are fewer.")
 def test_word_vocab_sizes(student, rng):

@@ -1,0 +1,266 @@
+"""Do the run checks apply what is documented? Thresholds in effect, complete training runs.
+
+The run checks derive their thresholds from ``reference/<assignment>.json``. The check process
+runs in the engine's sandbox, which reads only what ``grader/batch.py`` lets it read; once it
+could not read ``reference/`` and the checks silently fell back to lower thresholds (issue 15).
+
+* the documented thresholds (README, the docstrings of the ``test_runs`` modules) are what the
+  committed reference figures give, and every message the student reads names them;
+* in the sandbox, with the read list ``grade_assignment`` builds, each run check fails a tiny
+  model that cannot reach any threshold and its detail names the documented threshold;
+* with ``reference/`` left out of that read list, the checks end in a check error, never pass
+  and never name a threshold;
+* the TensorBoard-scalars checks expect the epochs the notebooks configure and refuse a run
+  interrupted before its last epoch (no model saved), on logs written by Keras' own callback.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+# what README.md and the test_runs docstrings document (and checks.json shows the student)
+DOCUMENTED = {
+    "a1_spoken_digits": {"raw_lstm": 0.52, "raw_lstm_aug": 0.60, "spectrogram_lstm": 0.93,
+                         "spectrogram_lstm_aug": 0.93, "cnn": 0.93},
+    "a2_text_generation": {"char_lm": 2.10, "word_lm": 2.13, "word_perplexity": 250.0},
+}
+# run check -> the threshold it applies
+A1_CHECKS = {f"test_hidden_micro_f1[{name}]": name for name in DOCUMENTED["a1_spoken_digits"]}
+A2_CHECKS = {"test_char_lm_hidden_bits_per_char": "char_lm", "test_word_lm_hidden_bits_per_char": "word_lm",
+             "test_word_lm_hidden_perplexity": "word_perplexity"}
+
+
+def _runs_module(assignment: str):
+    import importlib
+
+    return importlib.import_module(f"grader.checks.{assignment}.test_runs")
+
+
+@pytest.mark.parametrize("assignment", list(DOCUMENTED))
+def test_do_the_committed_figures_give_the_documented_thresholds(assignment):
+    module = _runs_module(assignment)
+    assert module.THRESHOLDS == pytest.approx(DOCUMENTED[assignment], abs=1e-9)
+    doc = module.__doc__
+    for value in DOCUMENTED[assignment].values():
+        assert (f"{value:.2f}" if value < 100 else f"{value:.0f}") in doc
+
+
+def test_is_a_threshold_floored_without_float_slips():
+    a1, a2 = _runs_module("a1_spoken_digits"), _runs_module("a2_text_generation")
+    # 0.95 - 0.05 is 0.8999999999999999 in floating point: the threshold is 0.90, not 0.89
+    figures = {"raw_lstm": 0.65, "raw_lstm_aug": 0.65, "spectrogram_lstm": 0.95, "spectrogram_lstm_aug": 0.98,
+               "cnn": 0.97}
+    assert a1.thresholds_from(figures) == {"raw_lstm": 0.50, "raw_lstm_aug": 0.50, "spectrogram_lstm": 0.90,
+                                           "spectrogram_lstm_aug": 0.93, "cnn": 0.92}
+    got = a2.thresholds_from({"hidden_bits_per_char": {"char_lm": 2.02, "word_lm": 1.92},
+                              "hidden_word_perplexity": 200.0})
+    assert got == {"char_lm": 2.10, "word_lm": 2.00, "word_perplexity": 230.0}
+
+
+def _check_run(assignment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The CheckRun that ``grade_assignment`` builds for ``assignment`` (its read list included)."""
+    from grader import batch
+
+    captured: dict = {}
+
+    class _Stop(Exception):
+        pass
+
+    def capture(**kwargs):
+        captured.update(kwargs)
+        raise _Stop
+
+    monkeypatch.setattr(batch, "CheckRun", capture)
+    monkeypatch.setattr(batch._Child, "warm_up", classmethod(lambda cls: None))
+    (tmp_path / "submitted").mkdir()
+    with pytest.raises(_Stop):
+        batch.grade_assignment(batch.Options(assignment=assignment, submissions=tmp_path / "submitted",
+                                             out=tmp_path / "gb", workers=1, progress=False))
+    from grader.checking import CheckRun
+
+    return CheckRun(**captured)
+
+
+def _a1_artifacts(folder: Path) -> None:
+    """Five saved models that predict digit 0 for every clip (micro-F1 0.1 on the hidden clips)."""
+    import keras
+
+    from grader.reference import reference_module
+
+    ref = reference_module("a1_spoken_digits")
+    n_frames, n_steps = ref.MAX_LEN // ref.FRAME_LEN, 1 + ref.MAX_LEN // ref.HOP_LENGTH
+
+    def constant(features, mask):
+        x = keras.layers.GlobalAveragePooling1D()(features, mask=mask)
+        bias = keras.initializers.Constant(np.eye(10)[0] * 10.0)
+        return keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros", bias_initializer=bias)(x)
+
+    folder.mkdir(parents=True)
+    for name in DOCUMENTED["a1_spoken_digits"]:
+        if name.startswith("raw"):
+            inputs = [keras.Input((n_frames, ref.FRAME_LEN)), keras.Input((n_frames,), dtype="bool")]
+        elif name.startswith("spectrogram"):
+            inputs = [keras.Input((n_steps, ref.N_MELS)), keras.Input((n_steps,), dtype="bool")]
+        else:
+            inputs = keras.Input((n_steps, ref.N_MELS))
+        out = constant(*inputs) if isinstance(inputs, list) else constant(inputs, None)
+        keras.Model(inputs, out).save(folder / f"{name}.keras")
+
+
+def _a2_artifacts(folder: Path) -> None:
+    """Uniform character and word models (log2 |vocab| bits per token: far above every threshold)."""
+    import keras
+
+    from grader.reference import reference_module
+
+    ref = reference_module("a2_text_generation")
+    vocabs = {"char_lm": sorted(set(ref.ALPHABET) | {ref.BOUNDARY}),
+              "word_lm": [ref.BOUNDARY, ref.UNK] + [f"w{i}" for i in range(600)]}   # perplexity 602
+    folder.mkdir(parents=True)
+    for name, vocab in vocabs.items():
+        ids = keras.Input((None,), dtype="int32")
+        x = keras.layers.Embedding(len(vocab), 2, embeddings_initializer="zeros")(ids)
+        keras.Model(ids, keras.layers.Dense(len(vocab), kernel_initializer="zeros")(x)).save(folder / f"{name}.keras")
+        (folder / f"{name.split('_')[0]}_vocab.json").write_text(json.dumps(vocab))
+
+
+def _run_in_sandbox(run, tmp_path: Path, names: dict[str, str]) -> tuple[dict[str, dict], list[dict]]:
+    from grader.checking import collect_checks, run_checks
+
+    checks = [c for c in collect_checks(run) if c["name"] in names]
+    assert {c["name"] for c in checks} == set(names)
+    log_path = tmp_path / "checks.log"
+    with open(log_path, "w") as log:
+        outcome = run_checks(run, checks, student_module=None, workdir=tmp_path / "work", tmp=tmp_path / "checks",
+                             log=log)
+    assert set(outcome.results) >= {c["nodeid"] for c in checks}, log_path.read_text()[-3000:]
+    return {r["name"]: r for r in outcome.results.values() if r["name"] in names}, checks
+
+
+SETUPS = {"a1_spoken_digits": (A1_CHECKS, _a1_artifacts, r"below (\d+\.\d+)"),
+          "a2_text_generation": (A2_CHECKS, _a2_artifacts, r"above (\d+(?:\.\d+)?)")}
+
+
+def _landlock_or_skip() -> None:
+    from grader.sandbox import landlock_abi
+
+    if landlock_abi() < 1:
+        pytest.skip("no Landlock here: the check process can read every file, so the read list is not tested")
+
+
+@pytest.mark.parametrize("assignment", list(DOCUMENTED))
+def test_are_the_documented_thresholds_in_effect_in_the_sandbox(assignment, tmp_path, monkeypatch):
+    _landlock_or_skip()
+    names, make, pattern = SETUPS[assignment]
+    run = _check_run(assignment, tmp_path, monkeypatch)
+    make(tmp_path / "work" / "artifacts" / assignment.split("_")[0])
+    results, checks = _run_in_sandbox(run, tmp_path, names)
+    for check in checks:      # the messages collected for checks.json name the documented threshold
+        value = DOCUMENTED[assignment][names[check["name"]]]
+        assert (f"{value:.2f}" if value < 100 else f"{value:.0f}") in check["message"], check["message"]
+    in_effect = {}
+    for name, which in names.items():
+        r = results[name]
+        assert r["outcome"] == "failed" and not r["check_error"], r
+        found = re.findall(pattern, r["output"])
+        assert found, r["output"]
+        in_effect[which] = float(found[-1])
+    assert in_effect == pytest.approx(DOCUMENTED[assignment], abs=1e-9)
+
+
+@pytest.mark.parametrize("assignment", list(DOCUMENTED))
+def test_is_an_unreadable_reference_a_check_error(assignment, tmp_path, monkeypatch):
+    _landlock_or_skip()
+    names, make, pattern = SETUPS[assignment]
+    run = _check_run(assignment, tmp_path, monkeypatch)
+    reference = str(REPO / "reference")
+    assert reference in run.read          # the read list of grader/batch.py lets the checks read the figures
+    run.read = [p for p in run.read if p != reference]
+    make(tmp_path / "work" / "artifacts" / assignment.split("_")[0])
+    results, _ = _run_in_sandbox(run, tmp_path, names)
+    for name in names:
+        r = results[name]
+        assert r["outcome"] == "error" and r["check_error"], r
+        assert "ReferenceFiguresMissing" in r["log"] and not re.search(pattern, r["output"]), r
+
+
+# ---- complete training runs ----------------------------------------------------------------------
+
+def _master_cell(assignment: str, grade_id: str) -> str:
+    nb = json.loads((REPO / "solutions" / f"{assignment}.ipynb").read_text())
+    (cell,) = [c for c in nb["cells"] if (c["metadata"].get("nbgrader") or {}).get("grade_id") == grade_id]
+    return "".join(cell["source"])
+
+
+def _assigned(source: str, name: str):
+    import ast
+
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{name} is not assigned in the cell")
+
+
+def test_do_the_scalar_checks_expect_the_epochs_the_notebooks_configure():
+    a1, a2 = _runs_module("a1_spoken_digits"), _runs_module("a2_text_generation")
+    assert a1.EPOCHS == _assigned(_master_cell("a1_spoken_digits", "a1_setup"), "EPOCHS")
+    train = _assigned(_master_cell("a2_text_generation", "a2_train_char_lm"), "TRAIN")
+    assert a2.EPOCHS == {name: settings["epochs"] for name, settings in train.items()}
+
+
+def _train_and_log(log_dir: Path, epochs: int, stop_after: int | None, metric: str | None) -> None:
+    """A tiny model trained with Keras' TensorBoard callback; ``stop_after`` epochs: an interrupted run."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 3)).astype(np.float32), rng.integers(0, 2, 32)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    metrics = [keras.metrics.SparseCategoricalAccuracy(name=metric)] if metric else []
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=metrics)
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if stop_after is not None and epoch + 1 >= stop_after:
+                self.model.stop_training = True
+
+    model.fit(x, y, validation_data=(x, y), epochs=epochs, verbose=0,
+              callbacks=[keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False), Interrupt()])
+
+
+@pytest.mark.parametrize(("assignment", "name"), [("a1_spoken_digits", "raw_lstm_aug"),
+                                                  ("a2_text_generation", "char_lm")])
+def test_is_a_run_interrupted_after_3_of_5_epochs_refused(assignment, name, tmp_path):
+    from grader.api import CheckFailed
+
+    module = _runs_module(assignment)
+    assert module.EPOCHS[name] == 5
+    short = assignment.split("_")[0]
+
+    def folders(case: str, stop_after: int | None, saved: bool) -> tuple[Path, Path]:
+        runs, artifacts = tmp_path / case / "runs" / short, tmp_path / case / "artifacts" / short
+        artifacts.mkdir(parents=True)
+        names = [name] if short == "a1" else list(module.EPOCHS)
+        for n in names:
+            _train_and_log(runs / n, module.EPOCHS[n], stop_after if n == name else None,
+                           "micro_f1" if short == "a1" else None)
+            if saved or n != name:
+                (artifacts / f"{n}.keras").write_bytes(b"a saved model")
+        return runs, artifacts
+
+    def check(runs: Path, artifacts: Path) -> None:
+        if short == "a1":
+            module.test_tensorboard_scalars(runs, artifacts, name)
+        else:
+            module.test_tensorboard_scalars(runs, artifacts)
+
+    check(*folders("complete", None, True))                        # a complete run passes
+    with pytest.raises(CheckFailed, match="3 epoch"):
+        check(*folders("interrupted", 3, False))
+    with pytest.raises(CheckFailed, match="was not saved"):
+        check(*folders("unsaved", None, False))
