@@ -60,6 +60,10 @@ def _sym(op: ast.cmpop) -> str:
     return _rep(ast.Compare(ast.Name("a"), [op], [ast.Name("b")]))[2:-2]
 
 
+def _arith_sym(op: ast.operator) -> str:
+    return _rep(ast.BinOp(ast.Name("a"), op, ast.Name("b")))[2:-2]
+
+
 def _int(n: ast.AST | None) -> int | None:
     """The value of an int literal (``-2`` too), else None."""
     if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
@@ -86,7 +90,7 @@ def _op_compare(n: ast.AST, parents: dict) -> Iterator[Variant]:
 def _op_arith(n: ast.AST, parents: dict) -> Iterator[Variant]:
     if isinstance(n, (ast.BinOp, ast.AugAssign)):
         for new in _ARITH.get(type(n.op), []):
-            yield _with(n, op=new()), f"{type(n.op).__name__} -> {new.__name__}"
+            yield _with(n, op=new()), f"`{_arith_sym(n.op)}` -> `{_arith_sym(new())}`"
     elif isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub) and _int(n) is None:
         yield n.operand, "unary minus dropped"
 
