@@ -9,8 +9,8 @@ whose notebook or the kit/check version changed). A mutant is **killed** when it
 below the reference's; the checks that scored less than on the reference killed it.
 
 The **mutation score** of a check file is killed / (killed + surviving) over the mutants of
-the cells its checks target (the cells of which that file killed at least one mutant; cells
-no check file killed anything of form their own group). Mutants listed in
+the cells its checks target (the cells of which that file killed at least one mutant; a cell of which no check
+file killed anything forms its own group). Mutants listed in
 ``<checks>/<assignment>/equivalent_mutants.toml`` (``"<mutant id>" = "why it cannot be
 caught"``) are counted as equivalent and left out of the score; an entry whose id is not
 generated any more is reported as stale. The report goes to ``bench/mutation-<assignment>.json``.
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
-import random
+import re
 import shutil
 import time
 import tomllib
@@ -34,10 +34,11 @@ from grader.errors import GraderError
 from grader.mutate_ops import OPERATORS, Mutant, mutate_cell
 from grader.notebook import cells_of, read_master
 
-__all__ = ["EQUIVALENTS_FILE", "format_report", "generate", "load_equivalents", "run_mutation"]
+__all__ = ["EQUIVALENTS_FILE", "format_report", "generate", "load_equivalents", "run_mutation", "sample"]
 
 EQUIVALENTS_FILE = "equivalent_mutants.toml"
 REFERENCE = "reference"
+_MUTANT_ID = re.compile(rf"[\w.-]+-(?:{'|'.join(OPERATORS)})-[0-9a-f]{{10}}")
 
 
 def generate(master: Any, *, operators: list[str] | None = None, cells: list[str] | None = None) -> list[Mutant]:
@@ -71,6 +72,15 @@ def generate(master: Any, *, operators: list[str] | None = None, cells: list[str
             for m in mutate_cell(c.grade_id, c.source, operators)]
 
 
+def sample(mutants: list[Mutant], n: int) -> list[Mutant]:
+    """The ``n`` mutants with the smallest hashes (the last part of the id), in their order.
+
+    The same on every run, and spread over cells and operators.
+    """
+    keep = {m.id for m in sorted(mutants, key=lambda m: m.id.rsplit("-", 1)[1])[:n]}
+    return [m for m in mutants if m.id in keep]
+
+
 def load_equivalents(path: Path) -> dict[str, str]:
     """``mutant id -> reason`` from an equivalent-mutants file (empty when there is none).
 
@@ -102,8 +112,8 @@ def _write_submissions(master: Any, mutants: list[Mutant], root: Path, assignmen
         nb.cells[index[m.cell]].source = m.source
         wanted[m.id] = nb
     root.mkdir(parents=True, exist_ok=True)
-    for old in root.iterdir():
-        if old.name not in wanted:
+    for old in root.iterdir():  # mutants of an earlier run that this one does not grade
+        if old.name not in wanted and _MUTANT_ID.fullmatch(old.name) and old.is_dir():
             shutil.rmtree(old)
     for name, nb in wanted.items():
         path = root / name / assignment / f"{assignment}.ipynb"
@@ -130,8 +140,8 @@ def run_mutation(assignment: str, *, operators: list[str] | None = None, cells: 
     operators, cells : list of str, optional, keyword-only
         See :func:`generate`.
     limit : int, optional, keyword-only
-        Grade a deterministic sample of this many mutants (those with the smallest ids; the
-        ids end in a hash, so the sample spreads over cells and operators).
+        Grade a deterministic sample of this many mutants (those with the smallest hashes, the
+        last part of the id, so the sample spreads over cells and operators).
     workers : int, keyword-only
         Mutants graded in parallel.
     work : Path, optional, keyword-only
@@ -158,7 +168,7 @@ def run_mutation(assignment: str, *, operators: list[str] | None = None, cells: 
     every = {m.id for m in generate(master)}
     mutants = generate(master, operators=operators, cells=cells)
     if limit is not None:
-        mutants = sorted(sorted(mutants, key=lambda m: m.id)[:limit], key=lambda m: mutants.index(m))
+        mutants = sample(mutants, limit)
     work = (work or REPO / "gradebook" / "mutants").resolve()
     out = out or REPO / "bench" / f"mutation-{assignment}.json"
     equivalents = load_equivalents(checks / assignment / EQUIVALENTS_FILE)

@@ -15,7 +15,7 @@ import pytest
 
 import corpus
 from grader.errors import GraderError
-from grader.mutate import generate, load_equivalents
+from grader.mutate import generate, load_equivalents, sample
 from grader.mutate_ops import mutate_cell
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,6 +65,20 @@ def test_are_only_the_solution_regions_mutated():
     lines = {m.line for m in mutate_cell("c", src)}
     assert lines == {4}, "the signature and docstring are given, not the student's"
     assert all("### BEGIN SOLUTION" in m.source and "doc" in m.source for m in mutate_cell("c", src))
+
+
+def test_are_mutants_that_do_not_compile_dropped():
+    src = "def f():\n    x = 1\n    def g():\n        nonlocal x\n        x += 1\n    return g\n"
+    dropped = [m.description for m in mutate_cell("c", src, ["drop"])]
+    assert "statement `x = 1` dropped" not in dropped, "no binding for nonlocal 'x': a SyntaxError at compile"
+    assert "statement `x += 1` dropped" in dropped
+
+
+def test_is_the_sample_deterministic_and_spread():
+    ms = generate(corpus.master())
+    picked = sample(ms, 4)
+    assert [m.id for m in picked] == [m.id for m in sample(list(reversed(ms)), 4)][::-1]
+    assert len(picked) == 4 and {m.cell for m in picked} == {"square", "mask"}
 
 
 def test_are_ids_stable_across_runs_and_hash_seeds():
