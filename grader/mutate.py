@@ -223,7 +223,9 @@ def run_mutation(assignment: str, *, operators: list[str] | None = None, cells: 
               "stale_equivalents": sorted(set(equivalents) - every),
               "marked_equivalent_but_killed": sorted(r["id"] for r in rows
                                                      if r["status"] == "killed" and r["id"] in equivalents),
+              "reference_failures": summary.get("reference_failures", []),
               "seconds": round(time.monotonic() - t0, 2), "grading_seconds": summary["seconds"],
+              "seconds_per_graded": round(summary["seconds"] / summary["graded"], 2) if summary["graded"] else None,
               "groups": dict(sorted(groups.items())), "mutants": rows}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
@@ -239,15 +241,17 @@ def format_report(report: dict, *, diffs: bool = True) -> str:
     """A readable Markdown summary of a :func:`run_mutation` report."""
     pct = lambda s: "n/a" if s is None else f"{100 * s:.0f} %"  # noqa: E731
     lines = [f"# Mutation analysis of {report['assignment']}", "",
-             f"{report['sampled']} of {report['generated']} mutants graded ({report['graded_now']} submissions graded now, "
-             f"the reference included; the rest from the cache) in {report['seconds']:.0f} s: {report['killed']} killed, "
-             f"{report['surviving']} surviving, {report['equivalent']} equivalent, {report['error']} grader "
-             f"errors; mutation score {pct(report['score'])}.", "",
-             "| check file | cells | mutants | killed | equivalent | surviving | score |", "|---|---|---|---|---|---|---|"]
+             f"{report['sampled']} of {report['generated']} mutants graded ({report['graded_now']} submissions "
+             f"graded now, the reference included; the rest from the cache) in {report['seconds']:.0f} s: "
+             f"{report['killed']} killed, {report['surviving']} surviving, {report['equivalent']} equivalent, "
+             f"{report['error']} grader errors; mutation score {pct(report['score'])}.", "",
+             "| check file | cells | mutants | killed | equivalent | surviving | score |",
+             "|---|---|---|---|---|---|---|"]
     for name, g in report["groups"].items():
         lines.append(f"| {name} | {', '.join(g['cells'])} | {g['generated']} | {g['killed']} | {g['equivalent']} "
                      f"| {g['surviving']} | {pct(g['score'])} |")
-    for key, what in (("stale_equivalents", "stale entries in the equivalent-mutants file (no such mutant)"),
+    for key, what in (("reference_failures", "checks the unchanged master fails (fix them first)"),
+                      ("stale_equivalents", "stale entries in the equivalent-mutants file (no such mutant)"),
                       ("marked_equivalent_but_killed", "marked equivalent but killed (remove the entry)")):
         if report[key]:
             lines += ["", f"{what}: {', '.join(report[key])}"]

@@ -96,7 +96,8 @@ def test_are_ids_stable_across_runs_and_hash_seeds():
 def test_are_bad_options_named_with_the_fix():
     with pytest.raises(GraderError, match=r"unknown mutation operator nope; use some of compare"):
         generate(corpus.master(), operators=["nope"])
-    with pytest.raises(GraderError, match=r"--cells: sqare is not an answer cell of the master; use some of square, mask"):
+    with pytest.raises(GraderError, match=r"--cells: sqare is not an answer cell of the master; "
+                                          r"use some of square, mask"):
         generate(corpus.master(), cells=["sqare"])
 
 
