@@ -353,6 +353,9 @@ def _build(tree: ast.AST, node: ast.AST, new: ast.AST | None, source: str, paren
     _replace(t, tnode, copy.deepcopy(new), tparents)
     want = ast.dump(t)
     text = "pass" if new is None else _rep(new)
+    if isinstance(new, ast.Constant) and isinstance(new.value, str) and '"' not in new.value \
+            and (ast.get_source_segment(source, node) or "").startswith('"'):
+        text = f'"{new.value}"'  # keep the cell's quotes: unparse writes 'int64'
     for candidate in (text, f"({text})"):
         try:
             spliced = _splice(source, node, candidate)

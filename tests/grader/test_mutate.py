@@ -49,6 +49,7 @@ def test_do_the_array_operators_change_one_thing_each():
     assert _sources(src, "dtype") == ["y = np.max(x, axis=-1).astype(np.float64)\n"]
     assert _sources(src, "constant") == ["y = np.max(x, axis=0).astype(np.float32)\n",
                                          "y = np.max(x, axis=-2).astype(np.float32)\n"]
+    assert _sources('y = x.astype("int32")\n', "dtype") == ['y = x.astype("int64")\n']
     assert _sources("ok = np.any(m)\n", "anyall") == ["ok = np.all(m)\n"]
     assert _sources("d = f(a, b)\n", "args") == ["d = f(b, a)\n"]
 
