@@ -13,11 +13,14 @@ SUBMISSIONS ?= examples/submitted
 GRADEBOOK   ?= gradebook
 WORKERS     ?= 2
 PYTEST_ARGS ?=
+# `make mutate`: which assignment, and extra options of `python -m grader mutate`
+ASSIGNMENT  ?=
+MUTATE_ARGS ?=
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help venv data assignments test test-fast grade lab tensorboard bench reference demo lock clean
+.PHONY: help venv data assignments test test-fast grade lab tensorboard bench reference demo lock clean mutate
 
 help: ## print this help
 	@echo "Course kit for deep learning on audio and text sequences."
@@ -60,6 +63,10 @@ tensorboard: $(STAMP) ## TensorBoard over your runs/ and every graded student's 
 
 bench: $(STAMP) data ## benchmarks: notebook times, grading overhead, rescoring (JSON in bench/)
 	$(PY) -m grader.bench --out bench/results.json --students ada-reference,ben-stub
+
+mutate: $(STAMP) data ## mutation analysis of ASSIGNMENT's checks (MUTATE_ARGS: --limit N, --cells ...)
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make mutate ASSIGNMENT=a2_text_generation [MUTATE_ARGS='--limit 10']"; exit 2; }
+	$(PY) -m grader mutate $(ASSIGNMENT) --workers $(WORKERS) $(MUTATE_ARGS)
 
 reference: $(STAMP) data ## execute the reference notebooks and record their figures (reference/*.json)
 	$(PY) -m grader.reference

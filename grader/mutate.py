@@ -1,0 +1,266 @@
+"""Mutation analysis of the hidden checks: do they catch small slips in the master's answers?
+
+``python -m grader mutate ASSIGNMENT`` makes mutants of the master's answer cells
+(:mod:`grader.mutate_ops`; each mutant is the master with one answer cell changed once),
+writes them as a submissions folder ``WORK/submitted/<mutant id>/<assignment>/`` beside the
+unchanged master (``reference``) and grades the lot answers-only with the real engine
+(:func:`grader.batch.grade_assignment`: parallel workers, and a rerun regrades only mutants
+whose notebook or the kit/check version changed). A mutant is **killed** when its total is
+below the reference's; the checks that scored less than on the reference killed it.
+
+The **mutation score** of a check file is killed / (killed + surviving) over the mutants of
+the cells its checks target (the cells of which that file killed at least one mutant; a cell of which no check
+file killed anything forms its own group). Mutants listed in
+``<checks>/<assignment>/equivalent_mutants.toml`` (``"<mutant id>" = "why it cannot be
+caught"``) are counted as equivalent and left out of the score; an entry whose id is not
+generated any more is reported as stale. The report goes to ``bench/mutation-<assignment>.json``.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from grader.batch import Options, grade_assignment
+from grader.context import REPO
+from grader.errors import GraderError
+from grader.mutate_ops import OPERATORS, Mutant, mutate_cell
+from grader.notebook import cells_of, read_master
+
+__all__ = ["EQUIVALENTS_FILE", "format_report", "generate", "load_equivalents", "run_mutation", "sample"]
+
+EQUIVALENTS_FILE = "equivalent_mutants.toml"
+REFERENCE = "reference"
+_MUTANT_ID = re.compile(rf"[\w.-]+-(?:{'|'.join(OPERATORS)})-[0-9a-f]{{10}}")
+
+
+def generate(master: Any, *, operators: list[str] | None = None, cells: list[str] | None = None) -> list[Mutant]:
+    """The mutants of the master's answer cells, in notebook order.
+
+    Parameters
+    ----------
+    master : nbformat.NotebookNode
+        The master notebook.
+    operators : list of str, optional, keyword-only
+        Operator names (default: all of :data:`grader.mutate_ops.OPERATORS`).
+    cells : list of str, optional, keyword-only
+        ``grade_id`` of the answer cells to mutate (default: all).
+
+    Returns
+    -------
+    list of Mutant
+
+    Raises
+    ------
+    GraderError
+        For an unknown operator or a ``grade_id`` that is not an answer cell of the master.
+    """
+    answers = [c for c in cells_of(master) if c.role == "answer" and c.grade_id]
+    known = [c.grade_id for c in answers]
+    bad = [c for c in cells or [] if c not in known]
+    if bad:
+        raise GraderError(f"--cells: {', '.join(bad)} is not an answer cell of the master; use some of "
+                          f"{', '.join(known)}")
+    return [m for c in answers if cells is None or c.grade_id in cells
+            for m in mutate_cell(c.grade_id, c.source, operators)]
+
+
+def sample(mutants: list[Mutant], n: int) -> list[Mutant]:
+    """The ``n`` mutants with the smallest hashes (the last part of the id), in their order.
+
+    The same on every run, and spread over cells and operators.
+    """
+    keep = {m.id for m in sorted(mutants, key=lambda m: m.id.rsplit("-", 1)[1])[:n]}
+    return [m for m in mutants if m.id in keep]
+
+
+def load_equivalents(path: Path) -> dict[str, str]:
+    """``mutant id -> reason`` from an equivalent-mutants file (empty when there is none).
+
+    Raises
+    ------
+    GraderError
+        When the file is not TOML of ``"<id>" = "<reason>"`` lines.
+    """
+    if not path.is_file():
+        return {}
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise GraderError(f"{path} is not valid TOML ({e}); write one line per mutant: "
+                          '"<mutant id>" = "<why it cannot be caught>"') from None
+    bad = [k for k, v in doc.items() if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise GraderError(f"{path}: entry {bad[0]!r} needs a one-line reason as a string, "
+                          f'e.g. "{bad[0]}" = "x[0:] is x[:]"')
+    return dict(doc)
+
+
+def _write_submissions(master: Any, mutants: list[Mutant], root: Path, assignment: str) -> None:
+    """``root/<id>/<assignment>/<assignment>.ipynb`` for each mutant and the reference; others removed."""
+    index = {c.grade_id: c.index for c in cells_of(master) if c.role == "answer"}
+    wanted = {REFERENCE: master}
+    for m in mutants:
+        nb = copy.deepcopy(master)
+        nb.cells[index[m.cell]].source = m.source
+        wanted[m.id] = nb
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.iterdir():  # mutants of an earlier run that this one does not grade
+        if old.name not in wanted and _MUTANT_ID.fullmatch(old.name) and old.is_dir():
+            shutil.rmtree(old)
+    for name, nb in wanted.items():
+        path = root / name / assignment / f"{assignment}.ipynb"
+        text = nbformat.writes(nb)
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+
+
+def _file(nodeid: str) -> str:
+    return Path(nodeid.split("::", 1)[0]).name
+
+
+def run_mutation(assignment: str, *, operators: list[str] | None = None, cells: list[str] | None = None,
+                 limit: int | None = None, workers: int = 2, work: Path | None = None, out: Path | None = None,
+                 solutions: Path = REPO / "solutions", checks: Path = REPO / "grader" / "checks",
+                 data_dir: Path | None = None, check_timeout: float = 60.0, progress: bool = True) -> dict:
+    """Generate, grade and score the mutants of ``assignment``; write and return the report.
+
+    Parameters
+    ----------
+    assignment : str
+        e.g. ``"a2_text_generation"`` (master: ``solutions/<assignment>.ipynb``).
+    operators, cells : list of str, optional, keyword-only
+        See :func:`generate`.
+    limit : int, optional, keyword-only
+        Grade a deterministic sample of this many mutants (those with the smallest hashes, the
+        last part of the id, so the sample spreads over cells and operators).
+    workers : int, keyword-only
+        Mutants graded in parallel.
+    work : Path, optional, keyword-only
+        Mutant submissions and their gradebook (the cache); default ``gradebook/mutants``.
+    out : Path, optional, keyword-only
+        The JSON report; default ``bench/mutation-<assignment>.json``.
+    solutions, checks, data_dir, check_timeout, progress
+        As :class:`grader.batch.Options`.
+
+    Returns
+    -------
+    dict
+        The report (see docs/authoring.md, "Mutation analysis").
+
+    Raises
+    ------
+    GraderError
+        For a bad option (unknown operator or cell, ``limit`` < 1) or an engine problem.
+    """
+    t0 = time.monotonic()
+    if limit is not None and limit < 1:
+        raise GraderError(f"--limit must be at least 1, got {limit}")
+    master = read_master(solutions / f"{assignment}.ipynb")
+    every = {m.id for m in generate(master)}
+    mutants = generate(master, operators=operators, cells=cells)
+    if limit is not None:
+        mutants = sample(mutants, limit)
+    work = (work or REPO / "gradebook" / "mutants").resolve()
+    out = out or REPO / "bench" / f"mutation-{assignment}.json"
+    equivalents = load_equivalents(checks / assignment / EQUIVALENTS_FILE)
+    _write_submissions(master, mutants, work / "submitted", assignment)
+    summary = grade_assignment(Options(assignment=assignment, submissions=work / "submitted",
+                                       out=work / "gradebook", workers=workers, answers_only=True,
+                                       solutions=solutions, checks=checks, data_dir=data_dir,
+                                       check_timeout=check_timeout, progress=progress))
+    records = work / "gradebook" / assignment / "cache" / "records"
+    ref = json.loads((records / f"{REFERENCE}.json").read_text())
+    if ref["status"] == "grader_error":
+        raise GraderError(f"the unchanged master could not be graded: {ref['reason']}; "
+                          f"see {work / 'gradebook' / assignment / 'logs' / 'reference.log'}")
+    ref_scores = {c["nodeid"]: c["score"] for c in ref["checks"] if not c["run"]}
+    rows = []
+    for m in mutants:
+        rec = json.loads((records / f"{m.id}.json").read_text())
+        killers = sorted(c["nodeid"] for c in rec["checks"]
+                         if c["nodeid"] in ref_scores and c["score"] < ref_scores[c["nodeid"]])
+        total = sum(c["score"] for c in rec["checks"] if c["nodeid"] in ref_scores)
+        if rec["status"] == "grader_error":
+            status = "error"
+        elif total < sum(ref_scores.values()) - 1e-9:
+            status = "killed"
+        else:
+            status = "equivalent" if m.id in equivalents else "surviving"
+        rows.append({"id": m.id, "cell": m.cell, "operator": m.operator, "line": m.line,
+                     "description": m.description, "status": status, "killed_by": killers,
+                     "equivalent_reason": equivalents.get(m.id), "diff": m.diff()})
+    cell_files: dict[str, set[str]] = {}
+    for r in rows:
+        cell_files.setdefault(r["cell"], set()).update(_file(k) for k in r["killed_by"])
+    groups: dict[str, dict] = {}
+    for r in rows:
+        for g in sorted(cell_files[r["cell"]]) or [f"(no check killed a mutant of cell {r['cell']})"]:
+            grp = groups.setdefault(g, {"cells": [], "generated": 0, "killed": 0, "equivalent": 0,
+                                        "surviving": 0, "error": 0, "surviving_ids": []})
+            if r["cell"] not in grp["cells"]:
+                grp["cells"].append(r["cell"])
+            grp["generated"] += 1
+            grp[r["status"]] += 1
+            if r["status"] == "surviving":
+                grp["surviving_ids"].append(r["id"])
+    for grp in groups.values():
+        grp["score"] = _score(grp["killed"], grp["surviving"])
+    counts = {s: sum(r["status"] == s for r in rows) for s in ("killed", "equivalent", "surviving", "error")}
+    report = {"assignment": assignment, "generated": len(every), "sampled": len(mutants),
+              "graded_now": summary["graded"],
+              **counts, "score": _score(counts["killed"], counts["surviving"]),
+              "reference_score": sum(ref_scores.values()),
+              "operators": operators or list(OPERATORS), "cells": cells, "limit": limit,
+              "stale_equivalents": sorted(set(equivalents) - every),
+              "marked_equivalent_but_killed": sorted(r["id"] for r in rows
+                                                     if r["status"] == "killed" and r["id"] in equivalents),
+              "reference_failures": summary.get("reference_failures", []),
+              "seconds": round(time.monotonic() - t0, 2), "grading_seconds": summary["seconds"],
+              "seconds_per_graded": round(summary["seconds"] / summary["graded"], 2) if summary["graded"] else None,
+              "groups": dict(sorted(groups.items())), "mutants": rows}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    report["report"] = str(out)
+    return report
+
+
+def _score(killed: int, surviving: int) -> float | None:
+    return round(killed / (killed + surviving), 4) if killed + surviving else None
+
+
+def format_report(report: dict, *, diffs: bool = True) -> str:
+    """A readable Markdown summary of a :func:`run_mutation` report."""
+    pct = lambda s: "n/a" if s is None else f"{100 * s:.0f} %"  # noqa: E731
+    lines = [f"# Mutation analysis of {report['assignment']}", "",
+             f"{report['sampled']} of {report['generated']} mutants graded ({report['graded_now']} submissions "
+             f"graded now, the reference included; the rest from the cache) in {report['seconds']:.0f} s: "
+             f"{report['killed']} killed, {report['surviving']} surviving, {report['equivalent']} equivalent, "
+             f"{report['error']} grader errors; mutation score {pct(report['score'])}.", "",
+             "| check file | cells | mutants | killed | equivalent | surviving | score |",
+             "|---|---|---|---|---|---|---|"]
+    for name, g in report["groups"].items():
+        lines.append(f"| {name} | {', '.join(g['cells'])} | {g['generated']} | {g['killed']} | {g['equivalent']} "
+                     f"| {g['surviving']} | {pct(g['score'])} |")
+    for key, what in (("reference_failures", "checks the unchanged master fails (fix them first)"),
+                      ("stale_equivalents", "stale entries in the equivalent-mutants file (no such mutant)"),
+                      ("marked_equivalent_but_killed", "marked equivalent but killed (remove the entry)")):
+        if report[key]:
+            lines += ["", f"{what}: {', '.join(report[key])}"]
+    survivors = [r for r in report["mutants"] if r["status"] == "surviving"]
+    if survivors:
+        lines += ["", "## Surviving mutants (gaps, or equivalent: mark them in "
+                      f"<checks>/{report['assignment']}/{EQUIVALENTS_FILE})"]
+        for r in survivors:
+            lines += ["", f"### {r['id']} — {r['description']} (line {r['line']})"]
+            if diffs:
+                lines += ["```diff", r["diff"].rstrip("\n"), "```"]
+    return "\n".join(lines)
