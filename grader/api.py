@@ -33,7 +33,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, TypeVar
 
-__all__ = ["CheckFailed", "CheckSpec", "CheckTimeout", "check", "spec_of"]
+__all__ = ["CheckFailed", "CheckSpec", "CheckTimeout", "ReferenceFiguresMissing", "ReferenceThresholds", "check",
+           "spec_of"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,6 +79,54 @@ class CheckFailed(AssertionError):
 
 class CheckTimeout(Exception):
     """Raised inside a check that ran past its time limit."""
+
+
+class ReferenceFiguresMissing(RuntimeError):
+    """The reference figures the thresholds derive from cannot be read: a grader error, not the student's."""
+
+
+class ReferenceThresholds:
+    """Thresholds derived from a reference-figures file, read once, never replaced by a fallback.
+
+    Parameters
+    ----------
+    path : Path
+        The figures, e.g. ``reference/<assignment>.json`` (the check process may read ``reference/``).
+    derive : callable
+        ``derive(figures: dict) -> dict[str, float]``: the thresholds from the parsed file.
+
+    Attributes
+    ----------
+    values : dict or None
+        The thresholds; None when the file could not be read or derived from.
+    error : str
+        Why not (empty when ``values`` is set).
+    """
+
+    def __init__(self, path: Any, derive: Callable[[dict], dict[str, float]]):
+        import json
+
+        self.path = path
+        try:
+            self.values: dict[str, float] | None = derive(json.loads(path.read_text()))
+            self.error = ""
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.values, self.error = None, f"{type(exc).__name__}: {exc}"
+
+    def __call__(self, name: str) -> float:
+        """The threshold ``name``.
+
+        Raises
+        ------
+        ReferenceFiguresMissing
+            When the figures could not be read (a check error the instructor sees, not a lower threshold).
+        """
+        if self.values is None:
+            raise ReferenceFiguresMissing(
+                f"the reference figures {self.path} cannot be read ({self.error}); the hidden-split "
+                "thresholds derive from them: record them with `make reference` and let the check process read "
+                "reference/ (grader/batch.py, check_read)")
+        return self.values[name]
 
 
 def check(*, points: float, message: str, run: bool = False, timeout: float | None = None,

@@ -13,7 +13,7 @@ with the reference figures of ``reference/a1_spoken_digits.json`` (``make refere
 models (they vary more: 0.67-0.74 hidden across the seeds and batch sizes tried; the threshold
 stays at the issue's target of 0.50 or above). With the committed reference figures the
 thresholds are: raw-audio LSTM 0.52, on augmented clips 0.60, log-mel LSTM 0.93, on augmented
-clips 0.93, CNN 0.93 (``tests/validity/test_thresholds.py`` proves that these are the thresholds in
+clips 0.93, CNN 0.93 (``tests/validity/test_run_checks.py`` proves that these are the thresholds in
 effect in the sandboxed check process and in the messages the student reads).
 
 There is no fallback: when the reference file is missing or unreadable the run checks that need
@@ -28,7 +28,7 @@ import math
 import numpy as np
 import pytest
 
-from grader.api import CheckFailed, check
+from grader.api import CheckFailed, ReferenceThresholds, check
 from grader.checks.a1_spoken_digits import _support as s
 from grader.checks.a1_spoken_digits import evaluate
 from kit import tblogs
@@ -43,34 +43,14 @@ LABELS = {"raw_lstm": "raw-audio LSTM", "raw_lstm_aug": "raw-audio LSTM trained 
           "cnn": "CNN"}
 
 
-class ReferenceFiguresMissing(RuntimeError):
-    """The reference figures the thresholds derive from cannot be read: a grader error, not the student's."""
-
-
 def thresholds_from(hidden_micro_f1: dict[str, float]) -> dict[str, float]:
     """``floor_to_0.01(reference - margin)`` per model (rounded first: 0.95 - 0.05 is 0.8999999...)."""
     return {name: math.floor(round((float(hidden_micro_f1[name]) - MARGIN[name]) * 100, 6)) / 100
             for name in evaluate.MODEL_KINDS}
 
 
-def _read_thresholds() -> tuple[dict[str, float] | None, str]:
-    try:
-        return thresholds_from(json.loads(evaluate.REFERENCE_JSON.read_text())["hidden_micro_f1"]), ""
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-
-
-THRESHOLDS, _UNREADABLE = _read_thresholds()
-
-
-def threshold(name: str) -> float:
-    """The hidden-split threshold of model ``name``; :class:`ReferenceFiguresMissing` without the figures."""
-    if THRESHOLDS is None:
-        raise ReferenceFiguresMissing(
-            f"the reference figures {evaluate.REFERENCE_JSON} cannot be read ({_UNREADABLE}); the hidden-split "
-            "thresholds derive from them: record them with `make reference` and let the check process read "
-            "reference/ (grader/batch.py, check_read)")
-    return THRESHOLDS[name]
+threshold = ReferenceThresholds(evaluate.REFERENCE_JSON, lambda doc: thresholds_from(doc["hidden_micro_f1"]))
+THRESHOLDS = threshold.values  # None when unreadable: every run check then ends in a check error
 
 
 def _documented() -> str:

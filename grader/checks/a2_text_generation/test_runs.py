@@ -16,7 +16,7 @@ perplexities 212.7 / 221.5), leaving room for reasonable variations of the archi
 the file there is no fallback: the run checks that need a threshold fail with a check error
 (:class:`ReferenceFiguresMissing`, CHECK ERROR in the instructor's log). With the committed figures
 the thresholds are 2.10 (character model) and 2.13 (word model) bits per character and a perplexity
-of 250; ``tests/validity/test_thresholds.py`` proves that these are the thresholds in effect in the
+of 250; ``tests/validity/test_run_checks.py`` proves that these are the thresholds in effect in the
 sandboxed check process and in the messages. (The issue's targets, 1.9 bits per character and
 perplexity 250, were set before the CPU budget was measured; the reference reaches the second.)
 """
@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from grader.api import CheckFailed, check
+from grader.api import CheckFailed, ReferenceThresholds, check
 from grader.checks.a2_text_generation import evaluate
 from kit import tblogs
 
@@ -38,10 +38,6 @@ PPL_MARGIN = 0.15
 EPOCHS = {"char_lm": 5, "word_lm": 3}
 
 
-class ReferenceFiguresMissing(RuntimeError):
-    """The reference figures the thresholds derive from cannot be read: a grader error, not the student's."""
-
-
 def thresholds_from(reference: dict) -> dict[str, float]:
     """The thresholds from a reference file's figures (rounded before the ceiling against float noise)."""
     figures = {**reference["hidden_bits_per_char"], "word_perplexity": reference["hidden_word_perplexity"]}
@@ -50,24 +46,8 @@ def thresholds_from(reference: dict) -> dict[str, float]:
             "word_perplexity": float(math.ceil(round(figures["word_perplexity"] * (1 + PPL_MARGIN), 6)))}
 
 
-def _read_thresholds() -> tuple[dict[str, float] | None, str]:
-    try:
-        return thresholds_from(json.loads(evaluate.REFERENCE_JSON.read_text())), ""
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-
-
-THRESHOLDS, _UNREADABLE = _read_thresholds()
-
-
-def threshold(name: str) -> float:
-    """The threshold ``name`` (char_lm, word_lm, word_perplexity); :class:`ReferenceFiguresMissing` without figures."""
-    if THRESHOLDS is None:
-        raise ReferenceFiguresMissing(
-            f"the reference figures {evaluate.REFERENCE_JSON} cannot be read ({_UNREADABLE}); the hidden-split "
-            "thresholds derive from them: record them with `make reference` and let the check process read "
-            "reference/ (grader/batch.py, check_read)")
-    return THRESHOLDS[name]
+threshold = ReferenceThresholds(evaluate.REFERENCE_JSON, thresholds_from)
+THRESHOLDS = threshold.values  # None when unreadable: every run check then ends in a check error
 
 
 def _shown(name: str, fmt: str) -> str:
