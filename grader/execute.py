@@ -332,7 +332,7 @@ async def _run_cell(client: "CappedClient", km: AsyncKernelManager, dog: Watchdo
         await asyncio.wait({task}, timeout=0.25)
         if task.done():
             break
-        used = dog.cpu.sample() - cpu0
+        used = dog.cpu.total - cpu0  # the watchdog samples the tree every 0.2 s
         if over is None and used > limits.cell_timeout:
             over, interrupted_at = used, time.monotonic()
             try:
