@@ -30,13 +30,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.batch import Options, grade_assignment
+from grader.batch import grade_assignment
+from grader.config import Options
 from grader.context import REPO
 
 __all__ = ["bench_assignment", "main", "plain_execution", "time_breakdown"]
 
 
-def plain_execution(notebooks: list[Path], *, cell_timeout: float = 600) -> dict:
+def plain_execution(notebooks: list[Path], *, cell_timeout: float = Options.cell_timeout) -> dict:
     """Execute each notebook with plain nbclient in a temporary folder; seconds in all and per file."""
     import nbformat
     from nbclient import NotebookClient
@@ -113,7 +114,7 @@ def bench_assignment(assignment: str, submissions: Path, *, only: set[str], work
         out["reference"] = reference_run(assignment)
     if "plain" in only:
         print(f"[bench] {assignment}: plain nbclient execution of {len(notebooks)} notebooks", flush=True)
-        plain = plain_execution(notebooks, cell_timeout=options.get("cell_timeout", 600))
+        plain = plain_execution(notebooks, cell_timeout=options.get("cell_timeout", Options.cell_timeout))
         out["plain_seconds"], out["plain_per_notebook"] = plain["seconds"], plain["per_notebook"]
     for label, workers in (("serial", 1), ("parallel", 2)):
         if label not in only:
@@ -122,7 +123,7 @@ def bench_assignment(assignment: str, submissions: Path, *, only: set[str], work
         shutil.rmtree(gb, ignore_errors=True)
         print(f"[bench] {assignment}: grading with {workers} worker(s)", flush=True)
         summary = grade_assignment(Options(assignment=assignment, submissions=submissions, out=gb, workers=workers,
-                                           progress=False, only=only_students, **options))
+                                           progress=False, students=only_students, **options))
         out[f"{label}_seconds"] = summary["seconds"]
         out[f"{label}_statuses"] = summary["statuses"]
         out[f"{label}_breakdown"] = time_breakdown(gb / assignment, summary["seconds"])
@@ -131,7 +132,7 @@ def bench_assignment(assignment: str, submissions: Path, *, only: set[str], work
     if "rescore" in only and (workdir / "gb-serial" / assignment).is_dir():
         print(f"[bench] {assignment}: rescoring", flush=True)
         summary = grade_assignment(Options(assignment=assignment, submissions=submissions, out=workdir / "gb-serial",
-                                           workers=1, rescore=True, progress=False, only=only_students, **options))
+                                           workers=1, rescore=True, progress=False, students=only_students, **options))
         out["rescore_seconds"] = summary["seconds"]
         out["rescore_seconds_per_student"] = round(summary["seconds"] / max(1, students), 2)
     return out
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     names = args.assignments.split(",") if args.assignments else sorted(
         m.stem for m in args.solutions.glob("*.ipynb") if any((args.checks / m.stem).glob("test_*.py")))
     options = {"solutions": args.solutions, "checks": args.checks, "student_data": args.student_data,
-               "data_dir": args.data_dir}
+               "hidden_data": args.data_dir}
     students = args.students.split(",") if args.students else None
     only = set(args.only.split(","))
     results = {"machine": {"platform": platform.platform(), "python": platform.python_version(),

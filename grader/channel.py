@@ -25,12 +25,14 @@ import json
 import os
 from pathlib import Path
 
+from grader.record import REPORTED_OUTCOMES
+
 __all__ = ["MAX_BYTES", "OUTCOMES", "Channel"]
 
 #: Bytes one attempt of the check process may write on the channel (the plugin writes ~1 KiB a check).
 MAX_BYTES = 8 << 20
 #: Outcomes the plugin reports.
-OUTCOMES = ("passed", "failed", "error", "not_implemented", "missing", "timeout", "not_run")
+OUTCOMES = REPORTED_OUTCOMES
 EVENTS = ("collected", "import_cell", "imported", "start", "result", "collect_error", "finished")
 _ANOMALY_LIMIT = 20  # different anomalies listed per channel (a repeated one is listed once, with a count)
 

@@ -43,7 +43,7 @@ class CheckRun:
         ``grader/checks`` (the folder holding ``<assignment>/``).
     reference_module : Path
         The reference answers module (built once per batch).
-    data_dir : str or None
+    hidden_data : str or None
         ``KIT_DATA_DIR`` of the check process (the full data, hidden part included).
     read : list of str
         Extra folders the check process may read (the kit's packages, the data).
@@ -65,7 +65,7 @@ class CheckRun:
     assignment: str
     checks_dir: Path
     reference_module: Path
-    data_dir: str | None = None
+    hidden_data: str | None = None
     read: list[str] = dataclasses.field(default_factory=list)
     memory: int = 6 << 30
     timeout: float = 900.0
@@ -112,8 +112,8 @@ def _env(run: CheckRun, home: Path, extra: dict[str, str]) -> dict[str, str]:
                 "GRADER_REFERENCE_MODULE": str(run.reference_module), "GRADER_SEED": str(run.seed),
                 "GRADER_CHECK_TIMEOUT": str(run.check_timeout), "GRADER_WALL_FACTOR": str(run.wall_factor),
                 "GRADER_IMPORT_TIMEOUT": str(run.import_timeout)})
-    if run.data_dir:
-        env["KIT_DATA_DIR"] = str(run.data_dir)
+    if run.hidden_data:
+        env["KIT_DATA_DIR"] = str(run.hidden_data)
     env.update(thread_env(run.threads))
     env.update(extra)
     return env
@@ -236,7 +236,7 @@ def run_checks(run: CheckRun, checks: list[dict], *, student_module: Path | None
         if workdir is not None:
             extra["GRADER_WORKDIR"] = str(workdir)
         read = [*run.read, str(run.checks_dir), str(run.reference_module.parent), str(done_path), str(ini)]
-        read += [str(p) for p in (student_module.parent if student_module else None, workdir, run.data_dir) if p]
+        read += [str(p) for p in (student_module.parent if student_module else None, workdir, run.hidden_data) if p]
         # the report is written after the rules apply, so it goes to the writable home
         policy = Policy(workdir=str(home), read=read, write=write, network=False, threads=run.threads,
                         cpus=list(run.cpus) if run.cpus else None, address_space=None,

@@ -1,4 +1,7 @@
-"""Command line: ``python -m grader grade ASSIGNMENT ...`` and ``python -m grader logdirs``."""
+"""Command line: ``python -m grader grade ASSIGNMENT ...``, ``... mutate ASSIGNMENT`` and ``... logdirs``.
+
+``grade``'s options are generated from :class:`grader.config.Options` (defaults and help declared there).
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,10 +9,11 @@ import json
 import sys
 from pathlib import Path
 
-from grader.batch import Options, grade_assignment
+from grader import config
+from grader.batch import grade_assignment
+from grader.config import Options
 from grader.context import REPO
 from grader.errors import GraderError
-from grader.limits import WALL_FACTOR
 
 __all__ = ["logdir_spec", "main"]
 
@@ -20,39 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="grade every submission of an assignment",
                        description="Grade SUBMISSIONS/<student>/<assignment>/<assignment>.ipynb into "
                                    "OUT/<assignment>/ (grades.csv, results/, feedback/, executed/, runs/, logs/).")
-    g.add_argument("assignment", help="e.g. a1_spoken_digits (master: solutions/<assignment>.ipynb)")
-    g.add_argument("--submissions", type=Path, default=REPO / "examples" / "submitted",
-                   help="nbgrader submitted/ folder (default: the demo class, examples/submitted)")
-    g.add_argument("--out", type=Path, default=REPO / "gradebook", help="gradebook folder (default: gradebook)")
-    g.add_argument("--workers", type=int, default=1, help="submissions graded in parallel (default 1)")
-    g.add_argument("--timeout", type=float, default=1800,
-                   help="CPU seconds per notebook, counted over the kernel and its child processes "
-                        "(default 1800): the same at any machine load")
-    g.add_argument("--cell-timeout", type=float, default=600,
-                   help="CPU seconds per cell (default 600); the cell is interrupted and the next one runs")
-    g.add_argument("--wall-factor", type=float, default=WALL_FACTOR,
-                   help="wall-clock backstop of every time limit, as a multiple of it, for code that waits "
-                        f"without computing (default {WALL_FACTOR:g})")
-    g.add_argument("--memory", type=float, default=6, metavar="GB",
-                   help="memory per submission, GiB (default 6); the kernel is killed past it")
-    g.add_argument("--disk", type=float, default=4, metavar="GB", help="disk per submission, GiB (default 4)")
-    g.add_argument("--check-timeout", type=float, default=60, help="default CPU seconds per check (default 60)")
-    g.add_argument("--checks-timeout", type=float, default=900,
-                   help="CPU seconds for all checks of one submission (default 900)")
-    g.add_argument("--answers-only", action="store_true",
-                   help="do not execute notebooks; run checks are reported as not run")
-    g.add_argument("--rescore", action="store_true",
-                   help="rerun the checks on the cached executions (never executes)")
-    g.add_argument("--students", default=None, help="comma-separated students to grade (default: all)")
-    g.add_argument("--regrade-status", default="", metavar="STATUSES",
-                   help="comma-separated statuses to grade again although unchanged, e.g. timeout,tampered")
-    g.add_argument("--solutions", type=Path, default=REPO / "solutions", help=argparse.SUPPRESS)
-    g.add_argument("--checks", type=Path, default=REPO / "grader" / "checks", help=argparse.SUPPRESS)
-    g.add_argument("--student-data", type=Path, default=None,
-                   help="student-only data folder (default: made once with source_data.materialise_student)")
-    g.add_argument("--data-dir", type=Path, default=None,
-                   help="full data folder the checks read, hidden part included (default: source_data's)")
-    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    config.add_arguments(g, Options)
     g.add_argument("--json", action="store_true", help="print the summary as JSON")
     _mutate_parser(sub)
     lg = sub.add_parser("logdirs", help="print a TensorBoard --logdir_spec of every graded student's runs")
@@ -76,7 +48,8 @@ def _mutate_parser(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--out", type=Path, default=None, help="JSON report (default bench/mutation-<assignment>.json)")
     m.add_argument("--work", type=Path, default=REPO / "gradebook" / "mutants",
                    help="mutant submissions and their gradebook, the cache (default gradebook/mutants)")
-    m.add_argument("--check-timeout", type=float, default=60, help="default CPU seconds per check (default 60)")
+    m.add_argument("--check-timeout", type=float, default=Options.check_timeout,
+                   help=f"default CPU seconds per check (default {Options.check_timeout:g})")
     m.add_argument("--no-diffs", action="store_true", help="list surviving mutants without their diffs")
     m.add_argument("--no-progress", action="store_true", help="no progress bar")
     m.add_argument("--solutions", type=Path, default=REPO / "solutions", help=argparse.SUPPRESS)
@@ -90,7 +63,7 @@ def _mutate(args: argparse.Namespace) -> int:
     split = lambda s: [x for x in s.split(",") if x] if s else None  # noqa: E731
     report = run_mutation(args.assignment, operators=split(args.operators), cells=split(args.cells),
                           limit=args.limit, workers=args.workers, work=args.work, out=args.out,
-                          solutions=args.solutions, checks=args.checks, data_dir=args.data_dir,
+                          solutions=args.solutions, checks=args.checks, hidden_data=args.data_dir,
                           check_timeout=args.check_timeout, progress=not args.no_progress)
     print(format_report(report, diffs=not args.no_diffs))
     print(f"\nreport: {report['report']}")
@@ -119,21 +92,12 @@ def logdir_spec(gradebook: Path, own: Path | None = None) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "mutate":
+            return _mutate(args)
         if args.command == "logdirs":
             print(logdir_spec(args.gradebook, args.own))
             return 0
-        if args.command == "mutate":
-            return _mutate(args)
-        opts = Options(assignment=args.assignment, submissions=args.submissions, out=args.out,
-                       workers=args.workers, timeout=args.timeout, cell_timeout=args.cell_timeout,
-                       wall_factor=args.wall_factor,
-                       regrade_status=tuple(filter(None, args.regrade_status.split(","))),
-                       memory_gb=args.memory, disk_gb=args.disk, check_timeout=args.check_timeout,
-                       checks_timeout=args.checks_timeout, answers_only=args.answers_only,
-                       rescore=args.rescore, solutions=args.solutions, checks=args.checks,
-                       student_data=args.student_data, data_dir=args.data_dir,
-                       only=args.students.split(",") if args.students else None,
-                       progress=not args.no_progress)
+        opts = config.from_arguments(args, Options)
         summary = grade_assignment(opts)
     except GraderError as e:
         print(f"grader: error: {e}", file=sys.stderr)

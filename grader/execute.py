@@ -205,7 +205,7 @@ def prepare_workdir(workdir: Path, *, numba_cache: Path | None = None) -> None:
 
 
 def execute_notebook(nb: Any, workdir: Path, *, policy: Policy, limits: Limits,
-                     data_dir: str | None, kernel_log: Any = None,
+                     student_data: str | None, kernel_log: Any = None,
                      needs: dict[str, float] | None = None) -> ExecutionResult:
     """Execute ``nb`` (in place) in ``workdir`` under ``policy`` and ``limits``.
 
@@ -218,7 +218,7 @@ def execute_notebook(nb: Any, workdir: Path, *, policy: Policy, limits: Limits,
     policy : Policy
         Sandbox policy; its file is written beside ``workdir`` (out of the kernel's reach).
     limits : Limits
-    data_dir : str or None
+    student_data : str or None
         ``KIT_DATA_DIR`` of the kernel (the student-only data folder).
     kernel_log : file, optional
         Where the kernel's own stdout/stderr go (default: discarded).
@@ -231,7 +231,7 @@ def execute_notebook(nb: Any, workdir: Path, *, policy: Policy, limits: Limits,
     ExecutionResult
         Never raises for anything the notebook does.
     """
-    return asyncio.run(_execute(nb, Path(workdir), policy, limits, data_dir, kernel_log, needs or {}))
+    return asyncio.run(_execute(nb, Path(workdir), policy, limits, student_data, kernel_log, needs or {}))
 
 
 async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_dir: str | None,

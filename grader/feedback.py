@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 
+from grader.record import Outcome, Record
+
 __all__ = ["render_feedback"]
 
 _CSS = """
@@ -27,24 +29,24 @@ def _e(s: object) -> str:
     return html.escape(str(s), quote=True)
 
 
-def render_feedback(record: dict) -> str:
+def render_feedback(record: Record) -> str:
     """HTML text of the feedback page of one gradebook record."""
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(record['assignment'])}: "
-             f"{_e(record['student'])}</title><style>{_CSS}</style></head><body>",
-             f"<h1>{_e(record['assignment'])} — feedback for {_e(record['student'])}</h1>",
-             f"<p class='score'>Automatic score: <b>{record.get('score', 0):g} / {record.get('max_score', 0):g}</b></p>"]
-    manual = record.get("manual", [])
-    if manual:
-        parts.append(f"<p class='pending'>Plus {sum(m['points'] for m in manual):g} point(s) of written answers "
+    r = record
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(r.assignment)}: "
+             f"{_e(r.student)}</title><style>{_CSS}</style></head><body>",
+             f"<h1>{_e(r.assignment)} — feedback for {_e(r.student)}</h1>",
+             f"<p class='score'>Automatic score: <b>{r.score:g} / {r.max_score:g}</b></p>"]
+    if r.manual:
+        parts.append(f"<p class='pending'>Plus {sum(m['points'] for m in r.manual):g} point(s) of written answers "
                      "to be graded by hand (manual, pending).</p>")
-    parts.append(f"<p>Status: <b>{_e(record['status'])}</b></p>")
-    if record.get("reason"):
-        parts.append(f"<p class='note'>{_e(record['reason'])}</p>")
-    notes = [p["message"] for p in record.get("problems", [])]
-    notes += [f"answer cell '{e['grade_id']}' failed when imported: {e['error']}" for e in record.get("import_errors", [])]
+    parts.append(f"<p>Status: <b>{_e(r.status.value)}</b></p>")
+    if r.reason:
+        parts.append(f"<p class='note'>{_e(r.reason)}</p>")
+    notes = [p["message"] for p in r.problems]
+    notes += [f"answer cell '{e['grade_id']}' failed when imported: {e['error']}" for e in r.import_errors]
     if notes:
         parts.append("<h2>About your notebook</h2><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
-    ex = record.get("execution")
+    ex = r.execution
     if ex:
         parts.append("<h2>Running your notebook</h2>")
         line = (f"It ran in {ex.get('seconds', 0):.0f} s" if ex.get("status") == "completed"
@@ -55,14 +57,15 @@ def render_feedback(record: dict) -> str:
                 f"<li>cell {c['index']}{' (' + _e(c['grade_id']) + ')' if c.get('grade_id') else ''}: "
                 f"{_e(c['ename'])}: {_e(c['evalue'][:300])}</li>" for c in ex["failed_cells"]) + "</ul>")
     parts.append("<h2>Checks</h2><table><tr><th>check</th><th>points</th><th>result</th></tr>")
-    for c in record.get("checks", []):
-        if c.get("visibility") == "hidden":
+    for c in r.checks:
+        if c.visibility == "hidden":
             continue
-        cls = "passed" if c["outcome"] == "passed" else "other"
-        out = "" if c["outcome"] == "passed" or not c.get("output") else f"<pre>{_e(c['output'])}</pre>"
-        parts.append(f"<tr><td>{_e(c['name'])}</td><td>{c['score']:g} / {c['max_score']:g}</td>"
-                     f"<td><span class='{cls}'>{_e(_LABEL.get(c['outcome'], c['outcome']))}</span>{out}</td></tr>")
-    for m in manual:
+        passed = c.outcome is Outcome.PASSED
+        out = "" if passed or not c.output else f"<pre>{_e(c.output)}</pre>"
+        parts.append(f"<tr><td>{_e(c.name)}</td><td>{c.score:g} / {c.max_score:g}</td>"
+                     f"<td><span class='{'passed' if passed else 'other'}'>"
+                     f"{_e(_LABEL.get(c.outcome.value, c.outcome.value))}</span>{out}</td></tr>")
+    for m in r.manual:
         parts.append(f"<tr><td>written answer '{_e(m['grade_id'])}'</td><td>– / {m['points']:g}</td>"
                      "<td><span class='pending'>manual, pending</span></td></tr>")
     parts.append("</table></body></html>\n")

@@ -26,11 +26,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
-__all__ = ["STATUSES", "Gradebook", "atomic_write", "copy_tree_safely", "grades_table", "gradescope_results"]
+from grader.record import Record
 
-#: Every status a grade row can have (see grader/README.md for what each means).
-STATUSES = ("ok", "problems", "tampered", "memory", "timeout", "kernel_died", "cell_stuck", "disk",
-            "start_failed", "no_submission", "unreadable", "wrong_notebook", "grader_error")
+__all__ = ["Gradebook", "atomic_write", "copy_tree_safely", "grades_table", "gradescope_results"]
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
@@ -101,39 +99,64 @@ class Gradebook:
     def execution_dir(self, submission_sha: str) -> Path:
         return self.dir("cache/executions") / submission_sha
 
-    def read_record(self, student: str) -> dict | None:
+    def read_record(self, student: str) -> Record | None:
+        """The student's record, or None when there is none (or it is not a record)."""
         try:
-            return json.loads(self.record_path(student).read_text(encoding="utf-8"))
+            return Record.from_dict(json.loads(self.record_path(student).read_text(encoding="utf-8")))
         except (OSError, ValueError):
             return None
 
-    def records(self, students: Iterable[str]) -> list[dict]:
+    def records(self, students: Iterable[str]) -> list[Record]:
+        """The records of ``students`` that exist, in that order."""
         return [r for r in (self.read_record(s) for s in students) if r is not None]
 
+    def publish(self, record: Record, execution: Path | None = None) -> None:
+        """Write a graded student's outputs: results, feedback, executed notebook, runs, then the record.
 
-def gradescope_results(record: dict) -> dict:
+        ``execution`` is the cached execution folder of the submission (``executed.ipynb`` and
+        ``runs/``), or None. The record goes last: it marks the student as done, so a grader
+        killed in between grades the student again instead of leaving outputs half-written.
+        """
+        from grader.feedback import render_feedback
+
+        s = record.student
+        atomic_write(self.dir("results") / f"{s}.json", json.dumps(gradescope_results(record), indent=1))
+        atomic_write(self.dir("feedback") / f"{s}.html", render_feedback(record))
+        if execution is not None and (execution / "executed.ipynb").is_file():
+            atomic_write(self.dir("executed") / f"{s}.ipynb", (execution / "executed.ipynb").read_bytes())
+            runs = self.dir("runs") / s
+            stage = self.dir("runs") / f".tmp-{s}-{os.getpid()}"
+            shutil.rmtree(stage, ignore_errors=True)
+            copy_tree_safely(execution / "runs", stage)
+            shutil.rmtree(runs, ignore_errors=True)
+            if stage.exists():
+                os.rename(stage, runs)
+        atomic_write(self.record_path(s), record.to_json())
+
+
+def gradescope_results(record: Record) -> dict:
     """The Gradescope ``results.json`` of one record.
 
     Manually graded cells appear as tests named ``manual: <grade_id>`` with score 0 and the
     output "manual grading pending"; they are not in ``score``.
     """
     tests = []
-    for c in record.get("checks", []):
-        tests.append({"name": c["name"], "score": c["score"], "max_score": c["max_score"],
-                      "output": f"[{c['outcome'].replace('_', ' ')}] " + (c.get("output") or ""),
-                      "visibility": c.get("visibility", "visible")})
-    for m in record.get("manual", []):
+    for c in record.checks:
+        tests.append({"name": c.name, "score": c.score, "max_score": c.max_score,
+                      "output": f"[{c.outcome.value.replace('_', ' ')}] " + (c.output or ""),
+                      "visibility": c.visibility})
+    for m in record.manual:
         tests.append({"name": f"manual: {m['grade_id']}", "score": 0.0, "max_score": m["points"],
                       "output": "manual grading pending", "visibility": "visible"})
-    summary = [f"status: {record['status']}"]
-    if record.get("reason"):
-        summary.append(f"reason: {record['reason']}")
-    return {"score": record.get("score", 0.0), "execution_time": round(record.get("seconds", 0.0), 1),
+    summary = [f"status: {record.status.value}"]
+    if record.reason:
+        summary.append(f"reason: {record.reason}")
+    return {"score": record.score, "execution_time": round(record.seconds, 1),
             "output": "\n".join(summary), "visibility": "visible", "stdout_visibility": "hidden",
             "tests": tests}
 
 
-def grades_table(records: list[dict], checks: list[dict], manual: list[dict]) -> str:
+def grades_table(records: list[Record], checks: list[dict], manual: list[dict]) -> str:
     """``grades.csv`` text: one row per record, sorted by student.
 
     Columns: ``student``, one per check (its score), ``manual:<grade_id>`` (``pending``),
@@ -145,15 +168,14 @@ def grades_table(records: list[dict], checks: list[dict], manual: list[dict]) ->
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["student", *cols, *mcols, "total", "max", "manual_max", "status", "reason"])
-    for r in sorted(records, key=lambda r: r["student"]):
-        by_node = {c["nodeid"]: c for c in r.get("checks", [])}
-        row: list[Any] = [r["student"]]
+    for r in sorted(records, key=lambda r: r.student):
+        by_node = {c.nodeid: c for c in r.checks}
+        row: list[Any] = [r.student]
         for c in checks:
             got = by_node.get(c["nodeid"])
-            row.append(_num(got["score"]) if got else 0)
+            row.append(_num(got.score) if got else 0)
         row += ["pending"] * len(mcols)
-        row += [_num(r.get("score", 0.0)), _num(r.get("max_score", 0.0)),
-                _num(sum(m["points"] for m in manual)), r["status"], r.get("reason", "")]
+        row += [_num(r.score), _num(r.max_score), _num(sum(m["points"] for m in manual)), r.status.value, r.reason]
         w.writerow(row)
     return buf.getvalue()
 

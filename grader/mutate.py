@@ -28,7 +28,8 @@ from typing import Any
 
 import nbformat
 
-from grader.batch import Options, grade_assignment
+from grader.batch import grade_assignment
+from grader.config import Options
 from grader.context import REPO
 from grader.errors import GraderError
 from grader.mutate_ops import OPERATORS, Mutant, mutate_cell
@@ -130,7 +131,7 @@ def _file(nodeid: str) -> str:
 def run_mutation(assignment: str, *, operators: list[str] | None = None, cells: list[str] | None = None,
                  limit: int | None = None, workers: int = 2, work: Path | None = None, out: Path | None = None,
                  solutions: Path = REPO / "solutions", checks: Path = REPO / "grader" / "checks",
-                 data_dir: Path | None = None, check_timeout: float = 60.0, progress: bool = True) -> dict:
+                 hidden_data: Path | None = None, check_timeout: float = Options.check_timeout, progress: bool = True) -> dict:
     """Generate, grade and score the mutants of ``assignment``; write and return the report.
 
     Parameters
@@ -148,8 +149,8 @@ def run_mutation(assignment: str, *, operators: list[str] | None = None, cells: 
         Mutant submissions and their gradebook (the cache); default ``gradebook/mutants``.
     out : Path, optional, keyword-only
         The JSON report; default ``bench/mutation-<assignment>.json``.
-    solutions, checks, data_dir, check_timeout, progress
-        As :class:`grader.batch.Options`.
+    solutions, checks, hidden_data, check_timeout, progress
+        As :class:`grader.config.Options`.
 
     Returns
     -------
@@ -175,7 +176,7 @@ def run_mutation(assignment: str, *, operators: list[str] | None = None, cells: 
     _write_submissions(master, mutants, work / "submitted", assignment)
     summary = grade_assignment(Options(assignment=assignment, submissions=work / "submitted",
                                        out=work / "gradebook", workers=workers, answers_only=True,
-                                       solutions=solutions, checks=checks, data_dir=data_dir,
+                                       solutions=solutions, checks=checks, hidden_data=hidden_data,
                                        check_timeout=check_timeout, progress=progress))
     records = work / "gradebook" / assignment / "cache" / "records"
     ref = json.loads((records / f"{REFERENCE}.json").read_text())

@@ -23,7 +23,7 @@ ALT = ("square_multiply", "square", "def square(x):\n    x = np.asarray(x, dtype
 def test_does_the_runner_tell_caught_missed_and_false_failures(tmp_path):
     cases = runner.build_cases(corpus.master(), [MASK_INT, MASK_WRONG_CLAIM], [ALT])
     recs = runner.grade_cases(corpus.ASSIGNMENT, cases, tmp_path, solutions=corpus.SOLUTIONS,
-                              checks=corpus.CHECKS, data_dir=corpus.HIDDEN_DATA)
+                              checks=corpus.CHECKS, hidden_data=corpus.HIDDEN_DATA)
     assert runner.judge("reference", ("reference",), recs["reference"]) == []
     assert runner.judge("stub", ("stub",), recs["stub"]) == []
     assert runner.judge("mistake", MASK_INT, recs["mistake-mask_int"]) == []

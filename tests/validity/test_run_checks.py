@@ -1,7 +1,7 @@
 """Do the run checks apply what is documented? Thresholds in effect, complete training runs.
 
 The run checks derive their thresholds from ``reference/<assignment>.json``. The check process
-runs in the engine's sandbox, which reads only what ``grader/batch.py`` lets it read; once it
+runs in the engine's sandbox, which reads only what ``grader/job.py`` (``check_run``) lets it read; once it
 could not read ``reference/`` and the checks silently fell back to lower thresholds (issue 15).
 
 * the documented thresholds (README, the docstrings of the ``test_runs`` modules) are what the
@@ -64,27 +64,11 @@ def test_is_a_threshold_floored_without_float_slips():
 
 
 def _check_run(assignment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """The CheckRun that ``grade_assignment`` builds for ``assignment`` (its read list included)."""
-    from grader import batch
+    """The CheckRun that ``grade_assignment`` uses for ``assignment`` (its read list included)."""
+    from grader.config import Options
+    from grader.job import check_run, resolve
 
-    captured: dict = {}
-
-    class _Stop(Exception):
-        pass
-
-    def capture(**kwargs):
-        captured.update(kwargs)
-        raise _Stop
-
-    monkeypatch.setattr(batch, "CheckRun", capture)
-    monkeypatch.setattr(batch._Child, "warm_up", classmethod(lambda cls: None))
-    (tmp_path / "submitted").mkdir()
-    with pytest.raises(_Stop):
-        batch.grade_assignment(batch.Options(assignment=assignment, submissions=tmp_path / "submitted",
-                                             out=tmp_path / "gb", workers=1, progress=False))
-    from grader.checking import CheckRun
-
-    return CheckRun(**captured)
+    return check_run(resolve(Options(assignment=assignment, out=tmp_path / "gb")), threads=1)
 
 
 def _a1_artifacts(folder: Path) -> None:
@@ -180,7 +164,7 @@ def test_is_an_unreadable_reference_a_check_error(assignment, tmp_path, monkeypa
     names, make, pattern = SETUPS[assignment]
     run = _check_run(assignment, tmp_path, monkeypatch)
     reference = str(REPO / "reference")
-    assert reference in run.read          # the read list of grader/batch.py lets the checks read the figures
+    assert reference in run.read          # the read list of grader/job.py lets the checks read the figures
     run.read = [p for p in run.read if p != reference]
     make(tmp_path / "work" / "artifacts" / assignment.split("_")[0])
     results, _ = _run_in_sandbox(run, tmp_path, names)
