@@ -231,7 +231,7 @@ def grade_assignment(opts: Options) -> dict:
         data_dir = str(opts.data_dir.resolve()) if opts.data_dir else _default_data_dir()
         kit_read = _kit_read_paths()
         check_read = [*_kit_list_dirs(), str(REPO / "grader"), str(REPO / "reference"), *([data_dir] if data_dir else [])]
-        run = CheckRun(assignment=a, checks_dir=opts.checks.resolve(), reference_module=ref, data_dir=data_dir,
+        run = CheckRun(assignment=a, checks_dir=opts.checks.resolve(), reference_module=ref, hidden_data=data_dir,
                        read=check_read, threads=threads, memory=limits.memory, timeout=opts.checks_timeout,
                        check_timeout=opts.check_timeout, wall_factor=opts.wall_factor)
         checks = collect_checks(run)

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import IO
 
 from grader.channel import Channel
-from grader.execute import _describe_exit
 from grader.limits import WALL_FACTOR
-from grader.sandbox import Policy, thread_env
+from grader.procs import child_env, describe_exit
+from grader.sandbox import Policy
 from grader.watchdog import LOG_LIMIT, CappedSink, Watchdog, kill_tree
 
 __all__ = ["CheckRun", "ChecksOutcome", "collect_checks", "run_checks"]
@@ -43,7 +43,7 @@ class CheckRun:
         ``grader/checks`` (the folder holding ``<assignment>/``).
     reference_module : Path
         The reference answers module (built once per batch).
-    data_dir : str or None
+    hidden_data : str or None
         ``KIT_DATA_DIR`` of the check process (the full data, hidden part included).
     read : list of str
         Extra folders the check process may read (the kit's packages, the data).
@@ -65,7 +65,7 @@ class CheckRun:
     assignment: str
     checks_dir: Path
     reference_module: Path
-    data_dir: str | None = None
+    hidden_data: str | None = None
     read: list[str] = dataclasses.field(default_factory=list)
     memory: int = 6 << 30
     timeout: float = 900.0
@@ -102,21 +102,15 @@ def _pytest_args(run: CheckRun, ini: Path, collect_only: bool = False) -> list[s
 
 
 def _env(run: CheckRun, home: Path, extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")}
-    env.update({"HOME": str(home), "TMPDIR": str(home), "MPLBACKEND": "Agg",
-                "MPLCONFIGDIR": str(home / ".mpl"), "XDG_CACHE_HOME": str(home / ".cache"),
-                "KERAS_HOME": str(home / ".keras"), "NUMBA_CACHE_DIR": str(home / ".cache" / "numba"),
-                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "PYTHONNOUSERSITE": "1",
-                "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-                "GRADER_ENGINE": "1", "GRADER_ASSIGNMENT": run.assignment,
-                "GRADER_REFERENCE_MODULE": str(run.reference_module), "GRADER_SEED": str(run.seed),
-                "GRADER_CHECK_TIMEOUT": str(run.check_timeout), "GRADER_WALL_FACTOR": str(run.wall_factor),
-                "GRADER_IMPORT_TIMEOUT": str(run.import_timeout)})
-    if run.data_dir:
-        env["KIT_DATA_DIR"] = str(run.data_dir)
-    env.update(thread_env(run.threads))
-    env.update(extra)
-    return env
+    return child_env({
+        "HOME": str(home), "TMPDIR": str(home),
+        "MPLCONFIGDIR": str(home / ".mpl"), "XDG_CACHE_HOME": str(home / ".cache"),
+        "KERAS_HOME": str(home / ".keras"), "NUMBA_CACHE_DIR": str(home / ".cache" / "numba"),
+        "GRADER_ENGINE": "1", "GRADER_ASSIGNMENT": run.assignment,
+        "GRADER_REFERENCE_MODULE": str(run.reference_module), "GRADER_SEED": str(run.seed),
+        "GRADER_CHECK_TIMEOUT": str(run.check_timeout), "GRADER_WALL_FACTOR": str(run.wall_factor),
+        "GRADER_IMPORT_TIMEOUT": str(run.import_timeout), **extra,
+    }, threads=run.threads, data=run.hidden_data)
 
 
 def _events(path: Path) -> list[dict]:
@@ -236,7 +230,7 @@ def run_checks(run: CheckRun, checks: list[dict], *, student_module: Path | None
         if workdir is not None:
             extra["GRADER_WORKDIR"] = str(workdir)
         read = [*run.read, str(run.checks_dir), str(run.reference_module.parent), str(done_path), str(ini)]
-        read += [str(p) for p in (student_module.parent if student_module else None, workdir, run.data_dir) if p]
+        read += [str(p) for p in (student_module.parent if student_module else None, workdir, run.hidden_data) if p]
         # the report is written after the rules apply, so it goes to the writable home
         policy = Policy(workdir=str(home), read=read, write=write, network=False, threads=run.threads,
                         cpus=list(run.cpus) if run.cpus else None, address_space=None,
@@ -295,7 +289,7 @@ def run_checks(run: CheckRun, checks: list[dict], *, student_module: Path | None
                                        "it scores 0 and the instructor has been told."}
         if wanted <= set(results):
             break
-        why = dog.reason or stalled or _describe_exit(code)
+        why = dog.reason or stalled or describe_exit(code)
         bad = [e for e in evs if e.get("event") == "collect_error"]
         if bad:
             crashes.append(f"grader error: {bad[0].get('nodeid')} could not be collected in the sandbox; see the log")

@@ -27,7 +27,8 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from grader.sandbox import Policy, thread_env
+from grader.procs import child_env, describe_exit
+from grader.sandbox import Policy
 from grader.watchdog import LOG_LIMIT, CappedSink, Watchdog
 
 __all__ = ["ExecutionResult", "Limits", "execute_notebook"]
@@ -157,25 +158,19 @@ class CappedClient(NotebookClient):
                 "stream", name="stderr", text="\n[grader: further output of this cell was discarded]\n"))
 
 
-def kernel_env(workdir: Path, data_dir: str | None, threads: int) -> dict[str, str]:
+def kernel_env(workdir: Path, student_data: str | None, threads: int) -> dict[str, str]:
     """The kernel's environment: nothing of the grader's own, caches and home in the folder."""
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")}
-    env.setdefault("LANG", "C.UTF-8")
     tmp = workdir / ".tmp"
-    env.update({
+    env = child_env({
         "HOME": str(workdir), "TMPDIR": str(tmp), "TEMP": str(tmp), "TMP": str(tmp),
-        "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib"),
+        "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib"),
         "XDG_CACHE_HOME": str(workdir / ".cache"), "XDG_CONFIG_HOME": str(workdir / ".config"),
         "IPYTHONDIR": str(workdir / ".ipython"), "JUPYTER_CONFIG_DIR": str(workdir / ".jupyter"),
         "JUPYTER_DATA_DIR": str(workdir / ".jupyter"), "JUPYTER_RUNTIME_DIR": str(workdir / ".k"),
         "KERAS_HOME": str(workdir / ".keras"), "NUMBA_CACHE_DIR": str(workdir / ".cache" / "numba"),
-        "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
-        "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    })
-    if data_dir:
-        env["KIT_DATA_DIR"] = str(data_dir)
-    env.update(thread_env(threads))
+    }, threads=threads, data=student_data)
+    env.setdefault("LANG", "C.UTF-8")
     return env
 
 
@@ -205,7 +200,7 @@ def prepare_workdir(workdir: Path, *, numba_cache: Path | None = None) -> None:
 
 
 def execute_notebook(nb: Any, workdir: Path, *, policy: Policy, limits: Limits,
-                     data_dir: str | None, kernel_log: Any = None,
+                     student_data: str | None, kernel_log: Any = None,
                      needs: dict[str, float] | None = None) -> ExecutionResult:
     """Execute ``nb`` (in place) in ``workdir`` under ``policy`` and ``limits``.
 
@@ -218,7 +213,7 @@ def execute_notebook(nb: Any, workdir: Path, *, policy: Policy, limits: Limits,
     policy : Policy
         Sandbox policy; its file is written beside ``workdir`` (out of the kernel's reach).
     limits : Limits
-    data_dir : str or None
+    student_data : str or None
         ``KIT_DATA_DIR`` of the kernel (the student-only data folder).
     kernel_log : file, optional
         Where the kernel's own stdout/stderr go (default: discarded).
@@ -231,10 +226,10 @@ def execute_notebook(nb: Any, workdir: Path, *, policy: Policy, limits: Limits,
     ExecutionResult
         Never raises for anything the notebook does.
     """
-    return asyncio.run(_execute(nb, Path(workdir), policy, limits, data_dir, kernel_log, needs or {}))
+    return asyncio.run(_execute(nb, Path(workdir), policy, limits, student_data, kernel_log, needs or {}))
 
 
-async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_dir: str | None,
+async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, student_data: str | None,
                    kernel_log: Any, needs: dict[str, float]) -> ExecutionResult:
     t0 = time.monotonic()
     ctl = workdir.parent / "ctl"
@@ -254,7 +249,7 @@ async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_
     dog = Watchdog(memory=limits.memory, cpu_seconds=limits.timeout, seconds=limits.timeout * limits.wall_factor,
                    folder=workdir, disk=limits.disk)
     result = ExecutionResult(status="completed")
-    env = kernel_env(workdir, data_dir, limits.threads)
+    env = kernel_env(workdir, student_data, limits.threads)
     sink: CappedSink | None = None
     try:
         km_started = False
@@ -273,7 +268,7 @@ async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_
             result.status = "start_failed"
             code = _exit_code(km) if km_started else None
             result.reason = dog.reason or f"the kernel did not start ({type(e).__name__}: {e}" + (
-                f"; {_describe_exit(code)})" if code is not None else ")")
+                f"; {describe_exit(code)})" if code is not None else ")")
             return result
         result.protections = _read_json(workdir / ".k" / "sandbox.json")
         for index, cell in enumerate(nb.cells):
@@ -357,7 +352,7 @@ async def _run_cell(client: "CappedClient", km: AsyncKernelManager, dog: Watchdo
             return
         code = _exit_code(km)
         result.status = _status_of(dog.reason) if dog.reason else "kernel_died"
-        result.reason = dog.reason or f"the kernel died in cell {index + 1} ({_describe_exit(code)})"
+        result.reason = dog.reason or f"the kernel died in cell {index + 1} ({describe_exit(code)})"
         _note_failure(result, cell, index, "KernelDied", result.reason)
         return
     except CellTimeoutError as e:
@@ -437,20 +432,6 @@ def _exit_code(km: AsyncKernelManager) -> int | None:
         return proc.wait(timeout=2)
     except Exception:  # noqa: BLE001
         return proc.poll()
-
-
-def _describe_exit(code: int | None) -> str:
-    if code is None:
-        return "no exit status"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        what = {"SIGSEGV": "segmentation fault", "SIGKILL": "killed", "SIGABRT": "aborted",
-                "SIGBUS": "bus error", "SIGFPE": "arithmetic error"}.get(name, "")
-        return f"killed by {name}" + (f", {what}" if what else "")
-    return f"exit status {code}"
 
 
 def _read_json(path: Path) -> dict:

@@ -171,7 +171,7 @@ def _grade(job: Job, gb: Gradebook, log: _Log, lf: IO[str]) -> dict:
         record["execution"] = execution
         record["anomalies"] += (execution or {}).get("anomalies", [])
         run = CheckRun(assignment=job.assignment, checks_dir=Path(job.checks_dir),
-                       reference_module=Path(job.reference_module), data_dir=job.data_dir,
+                       reference_module=Path(job.reference_module), hidden_data=job.data_dir,
                        read=job.check_read, memory=int(job.limits["memory"]), timeout=job.checks_timeout,
                        check_timeout=job.check_timeout, threads=job.threads,
                        wall_factor=float(job.limits.get("wall_factor", WALL_FACTOR)),
@@ -236,7 +236,7 @@ def _execution(job: Job, gb: Gradebook, sha: str, master: Any, nb: Any, tmp: Pat
     lf.write("--- kernel output\n")
     lf.flush()
     result: ExecutionResult = execute_notebook(to_run, work, policy=policy, limits=limits,
-                                               data_dir=job.student_data, kernel_log=lf, needs=job.needs)
+                                               student_data=job.student_data, kernel_log=lf, needs=job.needs)
     left = sweep_detached()
     if left:
         result.anomalies.append(f"processes detached from the notebook were left behind and killed: {left}")

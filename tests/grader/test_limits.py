@@ -20,7 +20,7 @@ def _run(tmp_path: Path, train_prefix: str, limits: Limits, needs: dict | None =
     prepare_workdir(work)
     policy = Policy(workdir=str(work), read=[str(corpus.STUDENT_DATA)], threads=1)
     t0 = time.monotonic()
-    result = execute_notebook(nb, work, policy=policy, limits=limits, data_dir=str(corpus.STUDENT_DATA),
+    result = execute_notebook(nb, work, policy=policy, limits=limits, student_data=str(corpus.STUDENT_DATA),
                               needs=needs)
     return nb, result, time.monotonic() - t0
 
