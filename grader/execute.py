@@ -14,27 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from grader.kernel import CappedClient, SandboxedKernelManager, responsive
 from grader.procs import child_env, describe_exit
 from grader.sandbox import Policy
 from grader.watchdog import LOG_LIMIT, CappedSink, Watchdog
 
 __all__ = ["ExecutionResult", "Limits", "execute_notebook"]
-
-OUTPUT_CELL_LIMIT = 200_000  # characters of output kept per cell
-OUTPUT_TOTAL_LIMIT = 2_000_000  # and per notebook
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,52 +104,6 @@ class ExecutionResult:
     cells_run: int = 0
     cells: list[dict] = dataclasses.field(default_factory=list)
     anomalies: list[str] = dataclasses.field(default_factory=list)
-
-
-class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernel command runs under ``python -m grader.sandbox``."""
-
-    sandbox_policy: str = ""
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        py = sys.executable
-        return [py, "-m", "grader.sandbox", self.sandbox_policy, "--", py, "-m", "ipykernel_launcher",
-                "-f", os.path.realpath(self.connection_file), *(extra_arguments or [])]
-
-
-class CappedClient(NotebookClient):
-    """An nbclient that keeps at most a bounded amount of output (a cell may print gigabytes)."""
-
-    def __init__(self, *a: Any, **kw: Any):
-        super().__init__(*a, **kw)
-        self._cell_chars: dict[int, int] = {}
-        self._total_chars = 0
-        self._truncated: set[int] = set()
-
-    def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
-        size = len(str(msg.get("content", "")))
-        used = self._cell_chars.get(cell_index, 0)
-        room = min(OUTPUT_CELL_LIMIT - used, OUTPUT_TOTAL_LIMIT - self._total_chars)
-        cut = False
-        if msg.get("msg_type") == "stream" and size > room > 1000:
-            text = msg["content"].get("text", "")
-            msg = {**msg, "content": {**msg["content"], "text": text[:room - 1000]}}
-            size, cut = len(str(msg["content"])), True
-        if size > room and msg.get("msg_type") != "error":
-            self._note_truncated(outs, cell_index)
-            return None
-        self._cell_chars[cell_index] = used + size
-        self._total_chars += size
-        out = super().output(outs, msg, display_id, cell_index)
-        if cut:
-            self._note_truncated(outs, cell_index)
-        return out
-
-    def _note_truncated(self, outs: list, cell_index: int) -> None:
-        if cell_index not in self._truncated:
-            self._truncated.add(cell_index)
-            outs.append(nbformat.v4.new_output(
-                "stream", name="stderr", text="\n[grader: further output of this cell was discarded]\n"))
 
 
 def kernel_env(workdir: Path, student_data: str | None, threads: int) -> dict[str, str]:
@@ -382,32 +330,12 @@ async def _run_cell(client: "CappedClient", km: AsyncKernelManager, dog: Watchdo
         elif not errors:  # the interrupt did nothing: no error came back from the kernel
             cell.outputs.append(nbformat.v4.new_output("error", **err))
         _note_failure(result, cell, index, "CellTimeoutError", err["evalue"])
-        if wall_out and not await _responsive(client, min(15.0, limits.cell_timeout)):
+        if wall_out and not await responsive(client, min(15.0, limits.cell_timeout)):
             dog.kill(f"cell {index + 1} ran past the per-cell wall-clock backstop "
                      f"({limits.cell_timeout * limits.wall_factor:g} s) and could not be interrupted")
             result.status, result.reason = "cell_stuck", dog.reason or ""
     elif errors:
         _note_failure(result, cell, index, errors[0].get("ename", "Error"), errors[0].get("evalue", ""))
-
-
-async def _responsive(client: CappedClient, seconds: float) -> bool:
-    """Does the kernel run a trivial statement within ``seconds`` (after an interrupt)?
-
-    (``kernel_info`` is no probe: ipykernel 7 answers it while a cell is still running.)
-    """
-    try:
-        msg_id = client.kc.execute("None", silent=True, store_history=False)
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                msg = await client.kc.shell_channel.get_msg(timeout=max(0.1, deadline - time.monotonic()))
-            except Exception:  # noqa: BLE001 - queue.Empty
-                return False
-            if msg.get("parent_header", {}).get("msg_id") == msg_id:
-                return True
-    except Exception:  # noqa: BLE001
-        return False
-    return False
 
 
 def _note_failure(result: ExecutionResult, cell: Any, index: int, ename: str, evalue: str) -> None:
