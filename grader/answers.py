@@ -21,7 +21,7 @@ from typing import Any, Callable
 from grader.api import CheckTimeout
 from grader.limits import WALL_FACTOR, time_limit
 
-__all__ = ["CellError", "LoadedAnswers", "load_answers", "write_answers"]
+__all__ = ["CellError", "LoadedAnswers", "MissingAnswer", "load_answers", "write_answers"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,8 +59,11 @@ def write_answers(source: Any, path: str | os.PathLike) -> Path:
     return path
 
 
-class _MissingAnswer(AttributeError):
-    pass
+class MissingAnswer(AttributeError):
+    """Raised when a check uses a name that the student's answer cells do not define.
+
+    The plugin scores such a check as ``missing`` (the answer was not given), not as an error.
+    """
 
 
 def load_answers(path: str | os.PathLike, name: str, *, cell_timeout: float | None = None,
@@ -134,7 +137,7 @@ def load_answers(path: str | os.PathLike, name: str, *, cell_timeout: float | No
         if attr.startswith("__"):
             raise AttributeError(attr)
         why = "; ".join(f"cell '{e.grade_id}' raised {e.error}" for e in failed)
-        raise _MissingAnswer(f"'{attr}' is not defined by your answer cells"
+        raise MissingAnswer(f"'{attr}' is not defined by your answer cells"
                              + (f" ({why})" if why else ""))
 
     module.__dict__.setdefault("__getattr__", __getattr__)

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import IO
 
 from grader.channel import Channel
-from grader.execute import _describe_exit
-from grader.limits import WALL_FACTOR
-from grader.sandbox import Policy, thread_env
+from grader.config import GIB, Options
+from grader.procs import child_env, describe_exit
+from grader.sandbox import Policy
 from grader.watchdog import LOG_LIMIT, CappedSink, Watchdog, kill_tree
 
 __all__ = ["CheckRun", "ChecksOutcome", "collect_checks", "run_checks"]
@@ -67,11 +67,11 @@ class CheckRun:
     reference_module: Path
     hidden_data: str | None = None
     read: list[str] = dataclasses.field(default_factory=list)
-    memory: int = 6 << 30
-    timeout: float = 900.0
-    check_timeout: float = 60.0
+    memory: int = int(Options.memory_gb * GIB)
+    timeout: float = Options.all_checks_timeout
+    check_timeout: float = Options.check_timeout
     import_timeout: float = 30.0
-    wall_factor: float = WALL_FACTOR
+    wall_factor: float = Options.wall_factor
     threads: int = 2
     cpus: tuple[int, ...] | None = None
     seed: int = 0
@@ -102,21 +102,15 @@ def _pytest_args(run: CheckRun, ini: Path, collect_only: bool = False) -> list[s
 
 
 def _env(run: CheckRun, home: Path, extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")}
-    env.update({"HOME": str(home), "TMPDIR": str(home), "MPLBACKEND": "Agg",
-                "MPLCONFIGDIR": str(home / ".mpl"), "XDG_CACHE_HOME": str(home / ".cache"),
-                "KERAS_HOME": str(home / ".keras"), "NUMBA_CACHE_DIR": str(home / ".cache" / "numba"),
-                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "PYTHONNOUSERSITE": "1",
-                "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-                "GRADER_ENGINE": "1", "GRADER_ASSIGNMENT": run.assignment,
-                "GRADER_REFERENCE_MODULE": str(run.reference_module), "GRADER_SEED": str(run.seed),
-                "GRADER_CHECK_TIMEOUT": str(run.check_timeout), "GRADER_WALL_FACTOR": str(run.wall_factor),
-                "GRADER_IMPORT_TIMEOUT": str(run.import_timeout)})
-    if run.hidden_data:
-        env["KIT_DATA_DIR"] = str(run.hidden_data)
-    env.update(thread_env(run.threads))
-    env.update(extra)
-    return env
+    return child_env({
+        "HOME": str(home), "TMPDIR": str(home),
+        "MPLCONFIGDIR": str(home / ".mpl"), "XDG_CACHE_HOME": str(home / ".cache"),
+        "KERAS_HOME": str(home / ".keras"), "NUMBA_CACHE_DIR": str(home / ".cache" / "numba"),
+        "GRADER_ENGINE": "1", "GRADER_ASSIGNMENT": run.assignment,
+        "GRADER_REFERENCE_MODULE": str(run.reference_module), "GRADER_SEED": str(run.seed),
+        "GRADER_CHECK_TIMEOUT": str(run.check_timeout), "GRADER_WALL_FACTOR": str(run.wall_factor),
+        "GRADER_IMPORT_TIMEOUT": str(run.import_timeout), **extra,
+    }, threads=run.threads, data=run.hidden_data)
 
 
 def _events(path: Path) -> list[dict]:
@@ -295,7 +289,7 @@ def run_checks(run: CheckRun, checks: list[dict], *, student_module: Path | None
                                        "it scores 0 and the instructor has been told."}
         if wanted <= set(results):
             break
-        why = dog.reason or stalled or _describe_exit(code)
+        why = dog.reason or stalled or describe_exit(code)
         bad = [e for e in evs if e.get("event") == "collect_error"]
         if bad:
             crashes.append(f"grader error: {bad[0].get('nodeid')} could not be collected in the sandbox; see the log")
@@ -338,6 +332,7 @@ class _StallDetector:
     GRACE = 20.0
 
     def __init__(self, checks: list[dict], default: float, wall_factor: float):
+        self.default = default
         self.limits = {c["nodeid"]: (c.get("timeout") or default) for c in checks}
         self.names = {c["nodeid"]: c["name"] for c in checks}
         self.wall_factor = wall_factor
@@ -352,7 +347,7 @@ class _StallDetector:
         if self.current is None:
             return None
         node, since, cpu0 = self.current
-        limit = self.limits.get(node, 60.0)
+        limit = self.limits.get(node, self.default)
         if cpu - cpu0 > 2 * limit + self.GRACE:
             return f"check {self.names.get(node, node)} was stuck past its limit ({limit:g} CPU-seconds)"
         if time.monotonic() - since > self.wall_factor * limit + self.GRACE:

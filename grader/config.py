@@ -20,7 +20,7 @@ from grader.assignments import CHECKS, SOLUTIONS
 from grader.context import REPO
 from grader.limits import WALL_FACTOR
 
-__all__ = ["Options", "add_arguments", "dump", "from_arguments", "load", "setting"]
+__all__ = ["GIB", "Options", "add_arguments", "dump", "from_arguments", "load", "setting"]
 
 T = TypeVar("T")
 GIB = 2**30

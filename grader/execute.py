@@ -14,26 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from grader.sandbox import Policy, thread_env
+from grader.config import GIB, Options
+from grader.kernel import CappedClient, SandboxedKernelManager, responsive
+from grader.procs import child_env, describe_exit
+from grader.sandbox import Policy
 from grader.watchdog import LOG_LIMIT, CappedSink, Watchdog
 
 __all__ = ["ExecutionResult", "Limits", "execute_notebook"]
-
-OUTPUT_CELL_LIMIT = 200_000  # characters of output kept per cell
-OUTPUT_TOTAL_LIMIT = 2_000_000  # and per notebook
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,11 +57,11 @@ class Limits:
         CPU affinity.
     """
 
-    timeout: float = 1800.0
-    cell_timeout: float = 600.0
-    wall_factor: float = 5.0
-    memory: int = 6 << 30
-    disk: int = 4 << 30
+    timeout: float = Options.timeout
+    cell_timeout: float = Options.cell_timeout
+    wall_factor: float = Options.wall_factor
+    memory: int = int(Options.memory_gb * GIB)
+    disk: int = int(Options.disk_gb * GIB)
     threads: int = 2
     cpus: tuple[int, ...] | None = None
 
@@ -111,71 +107,19 @@ class ExecutionResult:
     anomalies: list[str] = dataclasses.field(default_factory=list)
 
 
-class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernel command runs under ``python -m grader.sandbox``."""
-
-    sandbox_policy: str = ""
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        py = sys.executable
-        return [py, "-m", "grader.sandbox", self.sandbox_policy, "--", py, "-m", "ipykernel_launcher",
-                "-f", os.path.realpath(self.connection_file), *(extra_arguments or [])]
-
-
-class CappedClient(NotebookClient):
-    """An nbclient that keeps at most a bounded amount of output (a cell may print gigabytes)."""
-
-    def __init__(self, *a: Any, **kw: Any):
-        super().__init__(*a, **kw)
-        self._cell_chars: dict[int, int] = {}
-        self._total_chars = 0
-        self._truncated: set[int] = set()
-
-    def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
-        size = len(str(msg.get("content", "")))
-        used = self._cell_chars.get(cell_index, 0)
-        room = min(OUTPUT_CELL_LIMIT - used, OUTPUT_TOTAL_LIMIT - self._total_chars)
-        cut = False
-        if msg.get("msg_type") == "stream" and size > room > 1000:
-            text = msg["content"].get("text", "")
-            msg = {**msg, "content": {**msg["content"], "text": text[:room - 1000]}}
-            size, cut = len(str(msg["content"])), True
-        if size > room and msg.get("msg_type") != "error":
-            self._note_truncated(outs, cell_index)
-            return None
-        self._cell_chars[cell_index] = used + size
-        self._total_chars += size
-        out = super().output(outs, msg, display_id, cell_index)
-        if cut:
-            self._note_truncated(outs, cell_index)
-        return out
-
-    def _note_truncated(self, outs: list, cell_index: int) -> None:
-        if cell_index not in self._truncated:
-            self._truncated.add(cell_index)
-            outs.append(nbformat.v4.new_output(
-                "stream", name="stderr", text="\n[grader: further output of this cell was discarded]\n"))
-
-
-def kernel_env(workdir: Path, data_dir: str | None, threads: int) -> dict[str, str]:
+def kernel_env(workdir: Path, student_data: str | None, threads: int) -> dict[str, str]:
     """The kernel's environment: nothing of the grader's own, caches and home in the folder."""
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")}
-    env.setdefault("LANG", "C.UTF-8")
     tmp = workdir / ".tmp"
-    env.update({
+    env = child_env({
         "HOME": str(workdir), "TMPDIR": str(tmp), "TEMP": str(tmp), "TMP": str(tmp),
-        "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib"),
+        "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib"),
         "XDG_CACHE_HOME": str(workdir / ".cache"), "XDG_CONFIG_HOME": str(workdir / ".config"),
         "IPYTHONDIR": str(workdir / ".ipython"), "JUPYTER_CONFIG_DIR": str(workdir / ".jupyter"),
         "JUPYTER_DATA_DIR": str(workdir / ".jupyter"), "JUPYTER_RUNTIME_DIR": str(workdir / ".k"),
         "KERAS_HOME": str(workdir / ".keras"), "NUMBA_CACHE_DIR": str(workdir / ".cache" / "numba"),
-        "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
-        "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    })
-    if data_dir:
-        env["KIT_DATA_DIR"] = str(data_dir)
-    env.update(thread_env(threads))
+    }, threads=threads, data=student_data)
+    env.setdefault("LANG", "C.UTF-8")
     return env
 
 
@@ -234,7 +178,7 @@ def execute_notebook(nb: Any, workdir: Path, *, policy: Policy, limits: Limits,
     return asyncio.run(_execute(nb, Path(workdir), policy, limits, student_data, kernel_log, needs or {}))
 
 
-async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_dir: str | None,
+async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, student_data: str | None,
                    kernel_log: Any, needs: dict[str, float]) -> ExecutionResult:
     t0 = time.monotonic()
     ctl = workdir.parent / "ctl"
@@ -254,7 +198,7 @@ async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_
     dog = Watchdog(memory=limits.memory, cpu_seconds=limits.timeout, seconds=limits.timeout * limits.wall_factor,
                    folder=workdir, disk=limits.disk)
     result = ExecutionResult(status="completed")
-    env = kernel_env(workdir, data_dir, limits.threads)
+    env = kernel_env(workdir, student_data, limits.threads)
     sink: CappedSink | None = None
     try:
         km_started = False
@@ -273,7 +217,7 @@ async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, data_
             result.status = "start_failed"
             code = _exit_code(km) if km_started else None
             result.reason = dog.reason or f"the kernel did not start ({type(e).__name__}: {e}" + (
-                f"; {_describe_exit(code)})" if code is not None else ")")
+                f"; {describe_exit(code)})" if code is not None else ")")
             return result
         result.protections = _read_json(workdir / ".k" / "sandbox.json")
         for index, cell in enumerate(nb.cells):
@@ -357,7 +301,7 @@ async def _run_cell(client: "CappedClient", km: AsyncKernelManager, dog: Watchdo
             return
         code = _exit_code(km)
         result.status = _status_of(dog.reason) if dog.reason else "kernel_died"
-        result.reason = dog.reason or f"the kernel died in cell {index + 1} ({_describe_exit(code)})"
+        result.reason = dog.reason or f"the kernel died in cell {index + 1} ({describe_exit(code)})"
         _note_failure(result, cell, index, "KernelDied", result.reason)
         return
     except CellTimeoutError as e:
@@ -387,32 +331,12 @@ async def _run_cell(client: "CappedClient", km: AsyncKernelManager, dog: Watchdo
         elif not errors:  # the interrupt did nothing: no error came back from the kernel
             cell.outputs.append(nbformat.v4.new_output("error", **err))
         _note_failure(result, cell, index, "CellTimeoutError", err["evalue"])
-        if wall_out and not await _responsive(client, min(15.0, limits.cell_timeout)):
+        if wall_out and not await responsive(client, min(15.0, limits.cell_timeout)):
             dog.kill(f"cell {index + 1} ran past the per-cell wall-clock backstop "
                      f"({limits.cell_timeout * limits.wall_factor:g} s) and could not be interrupted")
             result.status, result.reason = "cell_stuck", dog.reason or ""
     elif errors:
         _note_failure(result, cell, index, errors[0].get("ename", "Error"), errors[0].get("evalue", ""))
-
-
-async def _responsive(client: CappedClient, seconds: float) -> bool:
-    """Does the kernel run a trivial statement within ``seconds`` (after an interrupt)?
-
-    (``kernel_info`` is no probe: ipykernel 7 answers it while a cell is still running.)
-    """
-    try:
-        msg_id = client.kc.execute("None", silent=True, store_history=False)
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                msg = await client.kc.shell_channel.get_msg(timeout=max(0.1, deadline - time.monotonic()))
-            except Exception:  # noqa: BLE001 - queue.Empty
-                return False
-            if msg.get("parent_header", {}).get("msg_id") == msg_id:
-                return True
-    except Exception:  # noqa: BLE001
-        return False
-    return False
 
 
 def _note_failure(result: ExecutionResult, cell: Any, index: int, ename: str, evalue: str) -> None:
@@ -437,20 +361,6 @@ def _exit_code(km: AsyncKernelManager) -> int | None:
         return proc.wait(timeout=2)
     except Exception:  # noqa: BLE001
         return proc.poll()
-
-
-def _describe_exit(code: int | None) -> str:
-    if code is None:
-        return "no exit status"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        what = {"SIGSEGV": "segmentation fault", "SIGKILL": "killed", "SIGABRT": "aborted",
-                "SIGBUS": "bus error", "SIGFPE": "arithmetic error"}.get(name, "")
-        return f"killed by {name}" + (f", {what}" if what else "")
-    return f"exit status {code}"
 
 
 def _read_json(path: Path) -> dict:

@@ -20,12 +20,22 @@ from grader.api import CheckTimeout, spec_of
 from grader.context import CheckContext
 from grader.limits import time_limit
 
-__all__ = ["_seed_and_time_limit", "artifacts", "pytest_unconfigure", "reference", "rng", "runs", "student"]
+__all__ = ["_seed_and_time_limit", "artifacts", "context", "pytest_unconfigure", "reference", "rng", "runs", "student"]
 
 _KEY = pytest.StashKey[CheckContext]()
 
 
-def _context(config: pytest.Config) -> CheckContext:
+def context(config: pytest.Config) -> CheckContext:
+    """The :class:`grader.context.CheckContext` of this pytest run (made on first use).
+
+    Parameters
+    ----------
+    config : pytest.Config
+
+    Returns
+    -------
+    CheckContext
+    """
     if _KEY not in config.stash:
         config.stash[_KEY] = CheckContext()
     return config.stash[_KEY]
@@ -37,19 +47,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _assignment(request: pytest.FixtureRequest) -> str:
-    return _context(request.config).assignment_of(Path(request.node.path))
+    return context(request.config).assignment_of(Path(request.node.path))
 
 
 @pytest.fixture
 def reference(request: pytest.FixtureRequest) -> Any:
     """The master's answers module."""
-    return _context(request.config).reference(_assignment(request)).module
+    return context(request.config).reference(_assignment(request)).module
 
 
 @pytest.fixture
 def student(request: pytest.FixtureRequest) -> Any:
     """The submission's answers module (the reference in the fallback)."""
-    return _context(request.config).student(_assignment(request)).module
+    return context(request.config).student(_assignment(request)).module
 
 
 def _run_folder(request: pytest.FixtureRequest, kind: str) -> Path:
@@ -57,7 +67,7 @@ def _run_folder(request: pytest.FixtureRequest, kind: str) -> Path:
     if spec is not None and not spec.run:
         raise RuntimeError(f"check {request.node.name} uses the '{kind}' fixture but is not declared "
                            "run=True; write @check(..., run=True)")
-    ctx = _context(request.config)
+    ctx = context(request.config)
     folder = ctx.run_folder(_assignment(request), kind)
     if folder is None:
         if ctx.engine:
@@ -82,12 +92,12 @@ def runs(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture
 def rng(request: pytest.FixtureRequest) -> np.random.Generator:
     """A generator seeded per check: the same inputs for every student and every run."""
-    return np.random.default_rng(_context(request.config).seed_for(request.node.nodeid))
+    return np.random.default_rng(context(request.config).seed_for(request.node.nodeid))
 
 
 @pytest.fixture(autouse=True)
 def _seed_and_time_limit(request: pytest.FixtureRequest) -> Iterator[None]:
-    ctx = _context(request.config)
+    ctx = context(request.config)
     # import the modules first, outside the check's time limit (they have their own)
     if "student" in request.fixturenames or "reference" in request.fixturenames:
         a = _assignment(request)

@@ -33,7 +33,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from grader.answers import LoadedAnswers
+from grader.answers import LoadedAnswers, MissingAnswer
 from grader.api import CheckFailed, CheckTimeout, spec_of
 
 OUTPUT_LIMIT = 3000
@@ -116,7 +116,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     from grader import fixtures
 
-    ctx = fixtures._context(config)
+    ctx = fixtures.context(config)
     assignment = ctx.assignment_of(Path(str(session.items[0].path)))
     ctx.on_student_cell = lambda gid: rec.write({"event": "import_cell", "grade_id": gid})
     ref = ctx.reference(assignment)
@@ -183,7 +183,7 @@ def classify(item: pytest.Item, exc: BaseException, report: Any) -> dict[str, An
         return {"outcome": "timeout", "output": f"{message}\nTimed out: {exc}.{where}", "log": full}
     if isinstance(exc, CheckFailed):
         return {"outcome": "failed", "output": f"{message}\n{exc}", "log": full}
-    if type(exc).__name__ == "_MissingAnswer":
+    if isinstance(exc, MissingAnswer):
         return {"outcome": "missing", "output": f"{message}\n{exc}", "log": full}
     if frames:
         if isinstance(exc, NotImplementedError):
@@ -217,7 +217,7 @@ def _student_answers(item: pytest.Item) -> LoadedAnswers | None:
     try:
         from grader import fixtures
 
-        ctx = fixtures._context(item.config)
+        ctx = fixtures.context(item.config)
         for (a, who), loaded in ctx.loaded().items():
             if who == "student":
                 return loaded

@@ -62,12 +62,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Policy", "apply", "landlock_abi", "main", "thread_env"]
+from grader.procs import die_with_parent, thread_env
 
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS", "TF_NUM_INTRAOP_THREADS", "NUMBA_NUM_THREADS",
-               "RAYON_NUM_THREADS")
-
+__all__ = ["Policy", "apply", "landlock_abi", "main"]
 
 @dataclasses.dataclass
 class Policy:
@@ -130,13 +127,6 @@ class Policy:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Policy":
         return cls(**json.loads(Path(path).read_text()))
-
-
-def thread_env(threads: int) -> dict[str, str]:
-    """Environment variables that cap the thread pools of numeric libraries."""
-    env = {k: str(threads) for k in THREAD_VARS}
-    env["TF_NUM_INTEROP_THREADS"] = str(max(1, min(2, threads)))
-    return env
 
 
 # --------------------------------------------------------------------------------- Landlock
@@ -339,7 +329,7 @@ def apply(policy: Policy) -> dict[str, list[str]]:
     applied.append(f"{policy.threads} thread(s) per numeric library")
     if sys.platform == "linux":
         try:
-            _libc().prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+            die_with_parent()
             applied.append("killed when the grader dies")
         except Exception:  # noqa: BLE001
             unavailable.append("parent-death signal")
