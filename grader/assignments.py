@@ -13,7 +13,7 @@ from pathlib import Path
 from grader.context import REPO
 from grader.errors import GraderError
 
-__all__ = ["SOLUTIONS", "CHECKS", "REFERENCE", "Assignment", "discover", "find"]
+__all__ = ["SOLUTIONS", "CHECKS", "REFERENCE", "Assignment", "discover", "find", "masters"]
 
 SOLUTIONS = REPO / "solutions"
 CHECKS = REPO / "grader" / "checks"
@@ -53,6 +53,14 @@ def discover(solutions: str | os.PathLike = SOLUTIONS, checks: str | os.PathLike
     return sorted(p.stem for p in sol.glob("*.ipynb") if (chk / p.stem).is_dir())
 
 
+def masters(solutions: str | os.PathLike = SOLUTIONS) -> dict[str, Path]:
+    """Every master notebook of ``solutions``, checks or not: ``name -> path``, sorted by name.
+
+    A submission of one of them handed in as another assignment is a ``wrong_notebook``.
+    """
+    return {p.stem: p for p in sorted(Path(solutions).glob("*.ipynb"))}
+
+
 def find(name: str, solutions: str | os.PathLike = SOLUTIONS, checks: str | os.PathLike = CHECKS,
          reference: str | os.PathLike = REFERENCE) -> Assignment:
     """The files of assignment ``name``.
@@ -66,7 +74,7 @@ def find(name: str, solutions: str | os.PathLike = SOLUTIONS, checks: str | os.P
     sol, chk = Path(solutions), Path(checks)
     master = (sol / f"{name}.ipynb").resolve()
     if not master.is_file():
-        known = sorted(p.stem for p in sol.glob("*.ipynb"))
+        known = list(masters(sol))
         raise GraderError(f"unknown assignment {name!r}: no {master}; known: {', '.join(known) or 'none'}")
     if not (chk / name).is_dir():
         raise GraderError(f"no checks for {name!r}: {chk / name} does not exist; write the hidden checks there")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from grader.answers import write_answers
-from grader.assignments import discover
+from grader.assignments import masters
 from grader.checking import run_checks
 from grader.execcache import execution_for
 from grader.extract import build_answers
@@ -143,12 +143,11 @@ def _guess_assignment(nb: Any, job: Job) -> str | None:
     """The other assignment whose answer cells this notebook has most of, if any."""
     ids = {c.grade_id for c in cells_of(nb) if c.role == "answer"}
     best, score = None, 0
-    for name in discover(job.options.solutions, job.options.checks):
+    for name, path in masters(job.options.solutions).items():
         if name == job.options.assignment:
             continue
         try:
-            mids = {c.grade_id for c in cells_of(read_master(job.options.solutions / f"{name}.ipynb"))
-                    if c.role == "answer"}
+            mids = {c.grade_id for c in cells_of(read_master(path)) if c.role == "answer"}
         except Exception:  # noqa: BLE001
             continue
         if len(ids & mids) > score:
