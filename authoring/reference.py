@@ -1,12 +1,19 @@
 """Reference figures: execute a master notebook and record what it reaches (``make reference``).
 
 Each assignment's ``grader/checks/<assignment>/evaluate.py`` defines
-``reference_figures(executed, **options) -> dict`` (its own measurements: hidden-split scores,
-validation figures, timings); this module holds what they share: building the master's answers
-module, executing the master with nbclient, the environment stamp and the command line::
+``reference_figures(master, **options) -> dict`` (its own measurements: hidden-split scores,
+validation figures, timings), where ``master`` is a :class:`MasterRun`: the master's answers
+module, the folder it was executed in and how that execution went. This module holds what the
+assignments share: building the master's answers module, executing the master with nbclient,
+the environment stamp and the command line::
 
-    python -m grader.reference                        # every assignment -> reference/<assignment>.json
-    python -m grader.reference a1_spoken_digits --executed DIR   # reuse a folder where it ran
+    python -m authoring reference                     # every assignment -> reference/<assignment>.json
+    python -m authoring reference a1_spoken_digits --executed DIR   # reuse a folder where it ran
+    python -m authoring reference a2_text_generation --no-baseline --out F.json
+
+An ``evaluate.py`` may add options of its own: ``reference_arguments(group)`` adds them to the
+command line (an argument group named after the assignment) and ``reference_options(args)``
+turns the parsed arguments into keyword arguments of its ``reference_figures``.
 
 The run checks read ``reference/<assignment>.json`` to set their thresholds, so a threshold is
 always derived from the same measurement the checks perform.
@@ -14,26 +21,67 @@ always derived from the same measurement the checks perform.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import os
 import platform
-import sys
+import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterable
+from typing import Any
 
+from grader.assignments import REFERENCE, SOLUTIONS, discover
+from grader.context import REPO, short_name
 from grader.errors import GraderError
 
-REPO = Path(__file__).resolve().parent.parent
-REFERENCE_DIR = REPO / "reference"
-ASSIGNMENTS = ("a1_spoken_digits", "a2_text_generation")
+__all__ = ["MasterRun", "add_arguments", "environment", "evaluator", "execute_master", "measure", "record",
+           "reference_json", "reference_module", "run"]
+
+HELP = "execute the masters and record their reference figures (reference/<assignment>.json)"
 
 
 def reference_json(assignment: str) -> Path:
     """Path of the committed reference figures of ``assignment``."""
-    return REFERENCE_DIR / f"{assignment}.json"
+    return REFERENCE / f"{assignment}.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class MasterRun:
+    """What an assignment's ``reference_figures`` measures: the master, executed.
+
+    Attributes
+    ----------
+    assignment : str
+        The assignment's name.
+    module : ModuleType
+        The master's answers module (:func:`reference_module`).
+    executed : Path
+        The folder the master ran in (its working directory, holding ``artifacts/``).
+    execution : dict or None
+        What :func:`execute_master` returned when the master ran now; None for a folder where it
+        ran before (``--executed``).
+    environment : dict
+        :func:`environment`.
+    """
+
+    assignment: str
+    module: ModuleType
+    executed: Path
+    execution: dict[str, Any] | None
+    environment: dict[str, Any]
+
+    def rerun(self, seed: int) -> tuple[Path, dict[str, Any]]:
+        """Execute the master once more with ``SEED = seed``, in a new temporary folder.
+
+        Returns
+        -------
+        tuple
+            ``(folder, execution)``: where it ran and what :func:`execute_master` returned.
+        """
+        workdir = Path(tempfile.mkdtemp(prefix=f"{short_name(self.assignment)}-seed{seed}-"))
+        return workdir, execute_master(self.assignment, workdir, seed=seed)
 
 
 def reference_module(assignment: str) -> ModuleType:
@@ -54,7 +102,7 @@ def reference_module(assignment: str) -> ModuleType:
 
 
 def execute_master(assignment: str, workdir: str | os.PathLike, *, timeout: float = 1200.0,
-                   seed: int | None = None) -> dict[str, Any]:
+                   seed: int | None = None, solutions: Path = SOLUTIONS) -> dict[str, Any]:
     """Execute ``solutions/<assignment>.ipynb`` with nbclient in ``workdir``.
 
     Parameters
@@ -68,6 +116,8 @@ def execute_master(assignment: str, workdir: str | os.PathLike, *, timeout: floa
         Per-cell timeout in seconds.
     seed : int, optional, keyword-only
         Replace the notebook's ``SEED = 0`` line (to measure the run-to-run spread of a recipe).
+    solutions : Path, keyword-only
+        Folder of the master notebooks.
 
     Returns
     -------
@@ -87,7 +137,7 @@ def execute_master(assignment: str, workdir: str | os.PathLike, *, timeout: floa
     from nbclient import NotebookClient
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    nb = nbformat.read(REPO / "solutions" / f"{assignment}.ipynb", as_version=4)
+    nb = nbformat.read(Path(solutions) / f"{assignment}.ipynb", as_version=4)
     if seed is not None:
         setup = [c for c in nb.cells if "\nSEED = 0" in c.source]
         if len(setup) != 1:
@@ -126,42 +176,6 @@ def execute_master(assignment: str, workdir: str | os.PathLike, *, timeout: floa
             "load_average_after": [round(x, 2) for x in os.getloadavg()], "cell_cpu_seconds": client.cell_cpu}
 
 
-def load_saved_model(artifacts_dir: str | os.PathLike, name: str, known: Iterable[str]) -> Any:
-    """Load the model a notebook saved as ``artifacts_dir/<name>.keras``, for inference.
-
-    Parameters
-    ----------
-    artifacts_dir : str or path-like
-        The executed notebook's ``artifacts/<assignment>`` folder.
-    name : str
-        The model's name, one of ``known``.
-    known : iterable of str
-        The names the assignment saves (its evaluate module's table of models).
-
-    Returns
-    -------
-    keras.Model
-        Not compiled (custom metrics and losses are not needed to predict).
-
-    Raises
-    ------
-    ValueError
-        If ``name`` is not in ``known``.
-    FileNotFoundError
-        If the file is missing; the message names it and says which part of the notebook saves it.
-    """
-    import keras
-
-    known = sorted(known)
-    if name not in known:
-        raise ValueError(f"unknown model {name!r}; expected one of {known}")
-    path = Path(artifacts_dir) / f"{name}.keras"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path.name} was not found in {path.parent.parent.name}/{path.parent.name}; "
-                                f"the notebook saves it when it trains {name!r} (run the notebook to the end)")
-    return keras.models.load_model(path, compile=False)
-
-
 def environment() -> dict[str, Any]:
     """Versions and machine the figures were measured with."""
     import keras
@@ -177,29 +191,57 @@ def evaluator(assignment: str) -> ModuleType:
     try:
         return importlib.import_module(f"grader.checks.{assignment}.evaluate")
     except ModuleNotFoundError as exc:
-        raise GraderError(f"no grader/checks/{assignment}/evaluate.py; choose one of {ASSIGNMENTS}") from exc
+        raise GraderError(f"no grader/checks/{assignment}/evaluate.py; choose one of "
+                          f"{', '.join(discover()) or 'none'}") from exc
 
 
-def record(assignment: str, executed: str | os.PathLike | None = None, out: Path | None = None,
-           **options: Any) -> dict[str, Any]:
-    """Measure the reference figures of ``assignment`` and write them as JSON.
+def measure(assignment: str, executed: str | os.PathLike | None = None, **options: Any) -> dict[str, Any]:
+    """The reference figures of ``assignment``, measured by its ``evaluate.reference_figures``.
 
     Parameters
     ----------
     assignment : str
-        Assignment name; its ``evaluate.reference_figures(executed, **options)`` does the measuring.
+        Assignment name.
+    executed : path-like, optional
+        A folder where the master already ran (holding ``artifacts/``); None executes it now in a
+        temporary folder.
+    **options
+        Keyword arguments of its ``reference_figures``.
+    """
+    figures_of = evaluator(assignment).reference_figures
+    module = reference_module(assignment)
+    execution = None
+    if executed is None:
+        executed = tempfile.mkdtemp(prefix=f"{short_name(assignment)}-executed-")
+        execution = execute_master(assignment, executed)
+    master = MasterRun(assignment=assignment, module=module, executed=Path(executed), execution=execution,
+                       environment=environment())
+    figures = figures_of(master, **options)
+    figures.setdefault("environment", master.environment)
+    return figures
+
+
+def record(assignment: str, executed: str | os.PathLike | None = None, out: Path | None = None,
+           **options: Any) -> dict[str, Any]:
+    """Measure the reference figures of ``assignment`` (:func:`measure`) and write them as JSON.
+
+    Parameters
+    ----------
+    assignment : str
+        Assignment name.
     executed : path-like, optional
         A folder where the master already ran (holding ``artifacts/``); None executes it now.
     out : Path, optional
         Output file (default ``reference/<assignment>.json``).
+    **options
+        Keyword arguments of its ``evaluate.reference_figures``.
 
     Returns
     -------
     dict
         The figures written.
     """
-    figures = evaluator(assignment).reference_figures(executed, **options)
-    figures.setdefault("environment", environment())
+    figures = measure(assignment, executed, **options)
     out = out or reference_json(assignment)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
@@ -208,44 +250,36 @@ def record(assignment: str, executed: str | os.PathLike | None = None, out: Path
     return figures
 
 
-def cli(assignment: str, argv: list[str] | None = None, *,
-        add_options: Callable[[argparse.ArgumentParser], None] | None = None,
-        options: Callable[[argparse.Namespace], dict[str, Any]] = lambda args: {}) -> int:
-    """Command line of one assignment's ``evaluate`` module (``--executed``, ``--out`` + its own options)."""
-    parser = argparse.ArgumentParser(prog=f"python -m grader.checks.{assignment}.evaluate",
-                                     description=f"Write the reference figures of {assignment} as JSON.")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``python -m authoring reference``'s options, each assignment's own included."""
+    parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                        help="default: every assignment (a master with a check folder)")
     parser.add_argument("--executed", type=Path, default=None,
-                        help=f"folder where solutions/{assignment}.ipynb was executed (its working directory, "
-                             "holding artifacts/); default: execute it now in a temporary folder")
-    parser.add_argument("--out", type=Path, default=reference_json(assignment))
-    if add_options:
-        add_options(parser)
-    args = parser.parse_args(argv)
+                        help="folder where the master was executed (its working directory, holding artifacts/); "
+                             "default: execute it now in a temporary folder (one assignment only)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output file (default reference/<assignment>.json; one assignment only)")
+    for name in discover():
+        ev = evaluator(name)
+        if hasattr(ev, "reference_arguments"):
+            ev.reference_arguments(parser.add_argument_group(f"{name} options"))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Record the figures of the assignments named (default: all)."""
+    names = args.assignments or discover()
+    if (args.executed is not None or args.out is not None) and len(names) != 1:
+        raise GraderError("--executed and --out apply to one assignment; name it, e.g. "
+                          f"`python -m authoring reference {names[0] if names else 'ASSIGNMENT'} --executed DIR`")
     if args.executed is not None and not any(args.executed.glob("artifacts/*/metrics.json")):
-        parser.error(f"--executed {args.executed}: no artifacts/*/metrics.json there; pass the folder the "
-                     "notebook ran in")
-    figures = record(assignment, args.executed, args.out, **options(args))
-    print(json.dumps(figures, indent=2))
-    print(f"wrote {args.out}", file=sys.stderr)
+        raise GraderError(f"--executed {args.executed}: no artifacts/*/metrics.json there; pass the folder the "
+                          "notebook ran in")
+    for assignment in names:
+        start = time.perf_counter()
+        ev = evaluator(assignment)
+        options = ev.reference_options(args) if hasattr(ev, "reference_options") else {}
+        out = args.out or reference_json(assignment)
+        record(assignment, args.executed, out, **options)
+        shown = out.resolve().relative_to(REPO) if out.resolve().is_relative_to(REPO) else out
+        print(f"{assignment}: wrote {shown} in {time.perf_counter() - start:.0f} s")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.reference", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("assignments", nargs="*", default=list(ASSIGNMENTS))
-    args = parser.parse_args(argv)
-    try:
-        for assignment in args.assignments:
-            start = time.perf_counter()
-            record(assignment)
-            print(f"{assignment}: wrote {reference_json(assignment).relative_to(REPO)} "
-                  f"in {time.perf_counter() - start:.0f} s")
-    except GraderError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -75,7 +75,7 @@ def _a1_artifacts(folder: Path) -> None:
     """Five saved models that predict digit 0 for every clip (micro-F1 0.1 on the hidden clips)."""
     import keras
 
-    from grader.reference import reference_module
+    from authoring.reference import reference_module
 
     ref = reference_module("a1_spoken_digits")
     n_frames, n_steps = ref.MAX_LEN // ref.FRAME_LEN, 1 + ref.MAX_LEN // ref.HOP_LENGTH
@@ -101,7 +101,7 @@ def _a2_artifacts(folder: Path) -> None:
     """Uniform character and word models (log2 |vocab| bits per token: far above every threshold)."""
     import keras
 
-    from grader.reference import reference_module
+    from authoring.reference import reference_module
 
     ref = reference_module("a2_text_generation")
     vocabs = {"char_lm": sorted(set(ref.ALPHABET) | {ref.BOUNDARY}),
