@@ -13,7 +13,7 @@ SUBMISSIONS ?= examples/submitted
 GRADEBOOK   ?= gradebook
 WORKERS     ?= 2
 PYTEST_ARGS ?=
-# `make mutate`: which assignment, and extra options of `python -m grader mutate`
+# `make mutate`: which assignment, and extra options of `python -m authoring mutate`
 ASSIGNMENT  ?=
 MUTATE_ARGS ?=
 
@@ -41,7 +41,7 @@ data: $(STAMP) ## fetch and verify the datasets (KIT_DATA_MIRROR: local mirror)
 	$(PY) -m source_data fetch
 
 assignments: $(STAMP) ## regenerate the student notebooks in assignments/ from solutions/
-	$(PY) -m kit.assignments generate
+	$(PY) -m authoring notebooks generate
 
 test: $(STAMP) data ## run the kit's own tests (executes the reference notebooks)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -62,17 +62,17 @@ tensorboard: $(STAMP) ## TensorBoard over your runs/ and every graded student's 
 	$(VENV)/bin/tensorboard --logdir_spec "$$($(PY) -m grader logdirs --gradebook $(GRADEBOOK))" --bind_all
 
 bench: $(STAMP) data ## benchmarks: notebook times, grading overhead, rescoring (JSON in bench/)
-	$(PY) -m grader.bench --out bench/results.json --students ada-reference,ben-stub
+	$(PY) -m authoring bench --out bench/results.json --students ada-reference,ben-stub
 
 mutate: $(STAMP) data ## mutation analysis of ASSIGNMENT's checks (MUTATE_ARGS: --limit N, --cells ...)
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make mutate ASSIGNMENT=a2_text_generation [MUTATE_ARGS='--limit 10']"; exit 2; }
-	$(PY) -m grader mutate $(ASSIGNMENT) --workers $(WORKERS) $(MUTATE_ARGS)
+	$(PY) -m authoring mutate $(ASSIGNMENT) --workers $(WORKERS) $(MUTATE_ARGS)
 
 reference: $(STAMP) data ## execute the reference notebooks and record their figures (reference/*.json)
-	$(PY) -m grader.reference
+	$(PY) -m authoring reference
 
 demo: $(STAMP) ## regenerate the demo class in examples/submitted/ from solutions/
-	$(PY) -m grader.demo
+	$(PY) -m authoring demo
 
 lock: $(STAMP) ## re-pin requirements.lock from the current virtualenv
 	$(PY) -m pip freeze --exclude-editable | grep -v '^seqkit' > requirements.lock.new && mv requirements.lock.new requirements.lock

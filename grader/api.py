@@ -26,15 +26,18 @@ the same points. What the student sees when a check fails:
 * on ``NotImplementedError`` from an untouched stub: "not implemented".
 
 Fixtures (``grader/checks/conftest.py``): ``student``, ``reference``, ``artifacts``,
-``runs``, ``rng``.
+``runs``, ``rng``. :func:`load_saved_model` loads a model the notebook saved (for the run
+checks and an assignment's ``evaluate.py``).
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, TypeVar
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable, TypeVar
 
 __all__ = ["CheckFailed", "CheckSpec", "CheckTimeout", "ReferenceFiguresMissing", "ReferenceThresholds", "check",
-           "spec_of"]
+           "load_saved_model", "spec_of"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -183,3 +186,39 @@ def spec_of(obj: Any) -> CheckSpec | None:
     """The :class:`CheckSpec` attached to a test function (or a pytest item), or None."""
     fn = getattr(obj, "function", obj)
     return getattr(fn, _ATTR, None)
+
+
+def load_saved_model(artifacts_dir: str | os.PathLike, name: str, known: Iterable[str]) -> Any:
+    """Load the model a notebook saved as ``artifacts_dir/<name>.keras``, for inference.
+
+    Parameters
+    ----------
+    artifacts_dir : str or path-like
+        The executed notebook's ``artifacts/<assignment>`` folder.
+    name : str
+        The model's name, one of ``known``.
+    known : iterable of str
+        The names the assignment saves (its evaluate module's table of models).
+
+    Returns
+    -------
+    keras.Model
+        Not compiled (custom metrics and losses are not needed to predict).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not in ``known``.
+    FileNotFoundError
+        If the file is missing; the message names it and says which part of the notebook saves it.
+    """
+    import keras
+
+    known = sorted(known)
+    if name not in known:
+        raise ValueError(f"unknown model {name!r}; expected one of {known}")
+    path = Path(artifacts_dir) / f"{name}.keras"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path.name} was not found in {path.parent.parent.name}/{path.parent.name}; "
+                                f"the notebook saves it when it trains {name!r} (run the notebook to the end)")
+    return keras.models.load_model(path, compile=False)

@@ -27,7 +27,7 @@ class Assignment:
     Attributes
     ----------
     name : str
-        ``a1_spoken_digits``: the master's file stem and the check folder's name.
+        ``a1_example``: the master's file stem and the check folder's name.
     master : Path
         ``solutions/<name>.ipynb``.
     checks : Path
@@ -43,7 +43,7 @@ class Assignment:
 
     @property
     def short(self) -> str:
-        """``a1_spoken_digits`` -> ``a1`` (the folder name under artifacts/ and runs/)."""
+        """``a1_example`` -> ``a1`` (the folder name under artifacts/ and runs/)."""
         return self.name.split("_", 1)[0]
 
 

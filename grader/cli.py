@@ -1,4 +1,7 @@
-"""Command line: ``python -m grader grade ASSIGNMENT ...``, ``... mutate ASSIGNMENT`` and ``... logdirs``.
+"""Command line: ``python -m grader grade ASSIGNMENT ...`` and ``... logdirs``.
+
+The authoring tools (reference figures, the demo class, benchmarks, mutation analysis, the
+student notebooks) are a layer above the engine: ``python -m authoring``.
 
 ``grade``'s options are generated from :class:`grader.config.Options` (defaults and help declared there).
 """
@@ -26,48 +29,10 @@ def _parser() -> argparse.ArgumentParser:
                                    "OUT/<assignment>/ (grades.csv, results/, feedback/, executed/, runs/, logs/).")
     config.add_arguments(g, Options)
     g.add_argument("--json", action="store_true", help="print the summary as JSON")
-    _mutate_parser(sub)
     lg = sub.add_parser("logdirs", help="print a TensorBoard --logdir_spec of every graded student's runs")
     lg.add_argument("--gradebook", type=Path, default=REPO / "gradebook")
     lg.add_argument("--own", type=Path, default=REPO / "runs", help="your own runs/ (included when it exists)")
     return p
-
-
-def _mutate_parser(sub: argparse._SubParsersAction) -> None:
-    from grader.mutate_ops import OPERATORS
-
-    m = sub.add_parser("mutate", help="mutation analysis: do the hidden checks catch mutants of the master?",
-                       description="Grade answers-only mutants of the master's answer cells and report a "
-                                   "mutation score per check file (docs/authoring.md, 'Mutation analysis').")
-    m.add_argument("assignment", help="e.g. a2_text_generation")
-    m.add_argument("--operators", default=None,
-                   help=f"comma-separated operators (default: all): {','.join(OPERATORS)}")
-    m.add_argument("--cells", default=None, help="comma-separated answer cells (grade_id) to mutate (default: all)")
-    m.add_argument("--limit", type=int, default=None, help="grade a deterministic sample of N mutants")
-    m.add_argument("--workers", type=int, default=2, help="mutants graded in parallel (default 2)")
-    m.add_argument("--out", type=Path, default=None, help="JSON report (default bench/mutation-<assignment>.json)")
-    m.add_argument("--work", type=Path, default=REPO / "gradebook" / "mutants",
-                   help="mutant submissions and their gradebook, the cache (default gradebook/mutants)")
-    m.add_argument("--check-timeout", type=float, default=Options.check_timeout,
-                   help=f"default CPU seconds per check (default {Options.check_timeout:g})")
-    m.add_argument("--no-diffs", action="store_true", help="list surviving mutants without their diffs")
-    m.add_argument("--no-progress", action="store_true", help="no progress bar")
-    m.add_argument("--solutions", type=Path, default=REPO / "solutions", help=argparse.SUPPRESS)
-    m.add_argument("--checks", type=Path, default=REPO / "grader" / "checks", help=argparse.SUPPRESS)
-    m.add_argument("--data-dir", type=Path, default=None, help=argparse.SUPPRESS)
-
-
-def _mutate(args: argparse.Namespace) -> int:
-    from grader.mutate import format_report, run_mutation
-
-    split = lambda s: [x for x in s.split(",") if x] if s else None  # noqa: E731
-    report = run_mutation(args.assignment, operators=split(args.operators), cells=split(args.cells),
-                          limit=args.limit, workers=args.workers, work=args.work, out=args.out,
-                          solutions=args.solutions, checks=args.checks, hidden_data=args.data_dir,
-                          check_timeout=args.check_timeout, progress=not args.no_progress)
-    print(format_report(report, diffs=not args.no_diffs))
-    print(f"\nreport: {report['report']}")
-    return 0
 
 
 def logdir_spec(gradebook: Path, own: Path | None = None) -> str:
@@ -92,8 +57,6 @@ def logdir_spec(gradebook: Path, own: Path | None = None) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "mutate":
-            return _mutate(args)
         if args.command == "logdirs":
             print(logdir_spec(args.gradebook, args.own))
             return 0

@@ -55,7 +55,7 @@ def setting(default: Any, help: str, *, flag: str | None = None, metavar: str | 
 class Options:
     """The configuration of one grading batch (``python -m grader grade``'s options)."""
 
-    assignment: str = setting("", "e.g. a1_spoken_digits (master: solutions/<assignment>.ipynb)", flag="")
+    assignment: str = setting("", "e.g. a1_example (master: solutions/<assignment>.ipynb)", flag="")
     submissions: Path = setting(REPO / "examples" / "submitted",
                                 "nbgrader submitted/ folder (default: the demo class, examples/submitted)")
     out: Path = setting(REPO / "gradebook", "gradebook folder (default: gradebook)")

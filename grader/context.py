@@ -4,7 +4,7 @@ The engine runs ``pytest -p grader.plugin grader/checks/<assignment>`` in a fres
 and tells the checks what to use through environment variables:
 
 ``GRADER_ASSIGNMENT``
-    Assignment name, e.g. ``a1_spoken_digits`` (default: the check folder's name).
+    Assignment name, e.g. ``a1_example`` (default: the check folder's name).
 ``GRADER_STUDENT_MODULE``
     Path of the student's answers module (a ``.py`` written by :mod:`grader.extract`, with
     its ``.cells.json`` beside it). Unset: the reference is used as the student.
@@ -48,7 +48,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def short_name(assignment: str) -> str:
-    """``a1_spoken_digits`` -> ``a1`` (the folder name under artifacts/ and runs/)."""
+    """``a1_example`` -> ``a1`` (the folder name under artifacts/ and runs/)."""
     return assignment.split("_", 1)[0]
 
 

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from kit import assignments as A
+from authoring import notebooks as A
 
 ASSIGNMENT_NAMES = ["a1_spoken_digits", "a2_text_generation"]
 

@@ -13,7 +13,7 @@ from typing import Callable
 import nbformat
 from nbformat.v4 import new_code_cell
 
-from kit.assignments import student_notebook
+from authoring.notebooks import student_notebook
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "course"
 SOLUTIONS = FIXTURE / "solutions"

@@ -1,4 +1,4 @@
-"""Does ``python -m grader.bench`` measure grading against plain execution and say where the time went?"""
+"""Does ``python -m authoring bench`` measure grading against plain execution and say where the time went?"""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,7 @@ def test_does_the_benchmark_write_timings_and_a_breakdown(tmp_path: Path, outsid
     subs = corpus.write_class(tmp_path / "submitted", corpus.build_all(outside), ["reference", "stub"])
     out = tmp_path / "bench.json"
     out.write_text(json.dumps({"kept": 1}))  # keys written by other tools survive
-    cmd = [sys.executable, "-m", "grader.bench", "--out", str(out), "--submissions", str(subs),
+    cmd = [sys.executable, "-m", "authoring", "bench", "--out", str(out), "--submissions", str(subs),
            "--assignments", corpus.ASSIGNMENT, "--only", "plain,serial,rescore",
            "--solutions", str(corpus.SOLUTIONS), "--checks", str(corpus.CHECKS),
            "--student-data", str(corpus.STUDENT_DATA), "--data-dir", str(corpus.HIDDEN_DATA)]

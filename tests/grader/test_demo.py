@@ -9,7 +9,7 @@ import pytest
 
 import corpus
 
-from grader.demo import generate
+from authoring.demo import generate
 from grader.notebook import cells_of
 
 REPO = Path(__file__).resolve().parents[2]

@@ -60,7 +60,7 @@ def test_does_waiting_within_the_backstop_cost_nothing(tmp_path):
 
 
 def test_does_make_reference_record_cpu_seconds_per_cell(tmp_path, monkeypatch):
-    import grader.reference as reference
+    from authoring import reference
 
     repo = tmp_path / "repo"
     (repo / "solutions").mkdir(parents=True)
@@ -68,11 +68,10 @@ def test_does_make_reference_record_cpu_seconds_per_cell(tmp_path, monkeypatch):
                      "while time.process_time() - _t < 0.8:\n    pass\n"
                      + corpus.master().cells[corpus._index(corpus.master(), "train")].source)
     nbformat.write(nb, repo / "solutions" / f"{corpus.ASSIGNMENT}.ipynb")
-    monkeypatch.setattr(reference, "REPO", repo)
     monkeypatch.setenv("KIT_DATA_DIR", str(corpus.STUDENT_DATA))
     work = tmp_path / "run"
     work.mkdir()
-    run = reference.execute_master(corpus.ASSIGNMENT, work, timeout=60)
+    run = reference.execute_master(corpus.ASSIGNMENT, work, timeout=60, solutions=repo / "solutions")
     cells = run["cell_cpu_seconds"]
     assert set(cells) == {"setup", "square", "mask", "check_basics", "train", "log"}
     assert 0.8 <= cells["train"] < 3

@@ -1,4 +1,4 @@
-"""Mutation analysis (``python -m grader mutate``): the operators on known snippets, the ids,
+"""Mutation analysis (``python -m authoring mutate``): the operators on known snippets, the ids,
 and one end-to-end run on the tiny fixture course (graded by the engine, then from its cache)."""
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 
 import corpus
 from grader.errors import GraderError
-from grader.mutate import generate, load_equivalents, sample
-from grader.mutate_ops import mutate_cell
+from authoring.mutants import mutate_cell
+from authoring.mutate import generate, load_equivalents, sample
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -87,7 +87,7 @@ def test_are_ids_stable_across_runs_and_hash_seeds():
     ids = [x.id for x in generate(m)]
     assert len(set(ids)) == len(ids)
     assert all(re.fullmatch(r"(square|mask)-[a-z]+-[0-9a-f]{10}", i) for i in ids)
-    code = ("import sys; sys.path.insert(0, 'tests/grader'); import corpus; from grader.mutate import generate; "
+    code = ("import sys; sys.path.insert(0, 'tests/grader'); import corpus; from authoring.mutate import generate; "
             "print(' '.join(x.id for x in generate(corpus.master())))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONHASHSEED": "123"}).stdout.split()
@@ -111,7 +111,7 @@ def test_is_an_equivalents_entry_without_a_reason_refused(tmp_path):
 def _mutate(course: Path, work: Path) -> tuple[dict, float]:
     t0 = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "grader", "mutate", corpus.ASSIGNMENT, "--solutions", str(course / "solutions"),
+        [sys.executable, "-m", "authoring", "mutate", corpus.ASSIGNMENT, "--solutions", str(course / "solutions"),
          "--checks", str(course / "checks"), "--data-dir", str(corpus.HIDDEN_DATA), "--work", str(work),
          "--out", str(work / "report.json"), "--workers", "2", "--check-timeout", "3", "--no-progress"],
         cwd=REPO, capture_output=True, text=True, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})

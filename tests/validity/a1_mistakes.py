@@ -17,12 +17,15 @@ and the call of ``augment_dataset`` are in locked cells).
 """
 from __future__ import annotations
 
-from grader.cases import master_editor
+from authoring.cases import master_editor
 
 _edit = master_editor("a1_spoken_digits")
 
 RAW, SPEC = "[build_raw_lstm]", "[build_spectrogram_lstm]"
 PIPELINE = "test_predict_digits_pipeline"
+
+# the demo class's dev-mistake student (``python -m authoring demo``): the first of these that MISTAKES holds
+DEMO_MISTAKES = ("mask_inverted", "inverted_mask")
 
 MISTAKES = [
     # ---- part 0: load_audio

@@ -14,11 +14,14 @@ hidden rows into training (the split and the training calls are in locked cells)
 """
 from __future__ import annotations
 
-from grader.cases import master_editor
+from authoring.cases import master_editor
 
 _edit = master_editor("a2_text_generation")
 
 CHAR, WORD = "[build_char_lm]", "[build_word_lm]"
+
+# the demo class's dev-mistake student (``python -m authoring demo``): the first of these that MISTAKES holds
+DEMO_MISTAKES = ("temperature_ignored",)
 
 MISTAKES = [
     # ---- part 1: normalize_text

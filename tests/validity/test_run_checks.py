@@ -64,18 +64,27 @@ def test_is_a_threshold_floored_without_float_slips():
 
 
 def _check_run(assignment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """The CheckRun that ``grade_assignment`` uses for ``assignment`` (its read list included)."""
+    """The CheckRun that ``grade_assignment`` uses for ``assignment`` (its read list included), with
+    the reference answers module written where ``grade_assignment`` writes it."""
+    from grader.answers import write_answers
     from grader.config import Options
+    from grader.extract import build_answers
     from grader.job import check_run, resolve
+    from grader.notebook import read_master
 
-    return check_run(resolve(Options(assignment=assignment, out=tmp_path / "gb")), threads=1)
+    opts = resolve(Options(assignment=assignment, out=tmp_path / "gb"))
+    run = check_run(opts, threads=1)
+    master = read_master(opts.solutions / f"{assignment}.ipynb")
+    run.reference_module.parent.mkdir(parents=True, exist_ok=True)
+    write_answers(build_answers(master, None, title=f"{assignment} reference"), run.reference_module)
+    return run
 
 
 def _a1_artifacts(folder: Path) -> None:
     """Five saved models that predict digit 0 for every clip (micro-F1 0.1 on the hidden clips)."""
     import keras
 
-    from grader.reference import reference_module
+    from authoring.reference import reference_module
 
     ref = reference_module("a1_spoken_digits")
     n_frames, n_steps = ref.MAX_LEN // ref.FRAME_LEN, 1 + ref.MAX_LEN // ref.HOP_LENGTH
@@ -101,7 +110,7 @@ def _a2_artifacts(folder: Path) -> None:
     """Uniform character and word models (log2 |vocab| bits per token: far above every threshold)."""
     import keras
 
-    from grader.reference import reference_module
+    from authoring.reference import reference_module
 
     ref = reference_module("a2_text_generation")
     vocabs = {"char_lm": sorted(set(ref.ALPHABET) | {ref.BOUNDARY}),

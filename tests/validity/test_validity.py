@@ -28,7 +28,7 @@ import nbformat
 import pytest
 
 from grader.batch import Options, grade_assignment
-from grader.cases import load_cases
+from authoring.cases import load_cases
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -88,7 +88,7 @@ def _set_cell(nb: nbformat.NotebookNode, grade_id: str, source: str) -> nbformat
 def build_cases(master: nbformat.NotebookNode, mistakes: list[tuple] | None,
                 alternatives: list[tuple] | None) -> dict[str, nbformat.NotebookNode]:
     """``case id -> submission``: the reference, the stub and one notebook per library entry."""
-    from kit.assignments import student_notebook
+    from authoring.notebooks import student_notebook
 
     cases = {"reference": copy.deepcopy(master), "stub": student_notebook(copy.deepcopy(master))}
     for kind, lib in (("mistake", mistakes), ("alternative", alternatives)):

@@ -8,18 +8,19 @@ from the same measurement it is compared with.
   features are computed exactly as the student trained on them), scored with scikit-learn.
 * :func:`speaker_heldout` -- leave-one-speaker-out accuracy of a model family retrained on
   five speakers of the student split (informational: unseen voices are much harder).
-* :func:`reference_figures` / the command line -- execute the master notebook (or take a
-  folder where it was executed) and write ``reference/a1_spoken_digits.json``::
+* :func:`reference_figures` -- the figures of the executed master that ``make reference``
+  writes to ``reference/a1_spoken_digits.json``::
 
-      python -m grader.checks.a1_spoken_digits.evaluate --out reference/a1_spoken_digits.json
-      python -m grader.checks.a1_spoken_digits.evaluate --executed DIR --out ...   # reuse a run
+      python -m authoring reference a1_spoken_digits [--executed DIR] [--out F] [--no-speakers]
+
+  :data:`REFERENCE_OPTIONS` are the options ``make bench`` measures the master with;
+  :func:`reference_arguments` / :func:`reference_options` are this assignment's own options of
+  that command line.
 """
 from __future__ import annotations
 
 import json
 import os
-import sys
-import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
@@ -27,21 +28,23 @@ from typing import Any, Iterable
 
 import numpy as np
 
-__all__ = ["ASSIGNMENT", "MODEL_KINDS", "REFERENCE_JSON", "hidden_scores", "load_model", "reference_figures",
-           "speaker_heldout"]
+from grader.api import load_saved_model
+from grader.assignments import REFERENCE
+
+__all__ = ["ASSIGNMENT", "MODEL_KINDS", "REFERENCE_JSON", "REFERENCE_OPTIONS", "hidden_scores", "load_model",
+           "reference_arguments", "reference_figures", "reference_options", "speaker_heldout"]
 
 ASSIGNMENT = "a1_spoken_digits"
-REPO = Path(__file__).resolve().parents[3]
-REFERENCE_JSON = REPO / "reference" / f"{ASSIGNMENT}.json"  # written by grader.reference
+REFERENCE_JSON = REFERENCE / f"{ASSIGNMENT}.json"  # written by `make reference`
+# the options of reference_figures that keep `make bench` to one execution of the master
+REFERENCE_OPTIONS = {"speakers": False}
 # saved model name -> the ``kind`` argument of predict_digits
 MODEL_KINDS = {"raw_lstm": "raw", "raw_lstm_aug": "raw", "spectrogram_lstm": "spectrogram",
                "spectrogram_lstm_aug": "spectrogram", "cnn": "cnn"}
 
 
 def load_model(artifacts_dir: str | os.PathLike, name: str) -> Any:
-    """Load ``artifacts_dir/<name>.keras`` for inference (see :func:`grader.reference.load_saved_model`)."""
-    from grader.reference import load_saved_model
-
+    """Load ``artifacts_dir/<name>.keras`` for inference (see :func:`grader.api.load_saved_model`)."""
     return load_saved_model(artifacts_dir, name, MODEL_KINDS)
 
 
@@ -126,14 +129,15 @@ def speaker_heldout(module: ModuleType, *, epochs: int = 15, seed: int = 0) -> d
             "seconds": round(time.perf_counter() - start, 1)}
 
 
-def reference_figures(executed: str | os.PathLike | None = None, *, speakers: bool = True) -> dict[str, Any]:
+def reference_figures(master: Any, *, speakers: bool = True) -> dict[str, Any]:
     """Measure the reference figures of assignment 1.
 
     Parameters
     ----------
-    executed : path-like, optional
-        A folder where the master notebook was executed (holding ``artifacts/a1``); None
-        executes it now in a temporary folder and records its wall time.
+    master : authoring.reference.MasterRun
+        The executed master: ``module`` (its answers module), ``executed`` (the folder it ran in,
+        holding ``artifacts/a1``), ``execution`` (its wall time and CPU seconds when it ran now,
+        else None) and ``environment``.
     speakers : bool, keyword-only
         Also run :func:`speaker_heldout` (about 2 minutes on 2 cores).
 
@@ -143,14 +147,8 @@ def reference_figures(executed: str | os.PathLike | None = None, *, speakers: bo
         JSON-ready figures: hidden micro-F1 per model, the notebook's validation figures and
         per-part seconds (from its ``metrics.json``), speaker-held-out accuracy, environment.
     """
-    from grader.reference import environment, execute_master, reference_module
-
-    module = reference_module(ASSIGNMENT)
-    run: dict[str, Any] = {}
-    if executed is None:
-        executed = tempfile.mkdtemp(prefix="a1-executed-")
-        run = execute_master(ASSIGNMENT, executed)
-    artifacts = Path(executed) / "artifacts" / "a1"
+    module = master.module
+    artifacts = Path(master.executed) / "artifacts" / "a1"
     metrics = json.loads((artifacts / "metrics.json").read_text())
     figures: dict[str, Any] = {
         "assignment": ASSIGNMENT,
@@ -159,23 +157,19 @@ def reference_figures(executed: str | os.PathLike | None = None, *, speakers: bo
         "seconds": metrics["seconds"],
         "cpu_seconds": metrics.get("cpu_seconds"),
         "load_average_at_end": metrics.get("load_average"),
-        "notebook_execution": run or None,
-        "environment": environment(),
+        "notebook_execution": master.execution or None,
+        "environment": master.environment,
     }
     if speakers:
         figures["speaker_heldout"] = speaker_heldout(module)
     return figures
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m grader.checks.a1_spoken_digits.evaluate [--executed DIR] [--out F] [--no-speakers]``."""
-    from grader.reference import cli
-
-    return cli(ASSIGNMENT, argv,
-               add_options=lambda p: p.add_argument("--no-speakers", action="store_true",
-                                                    help="skip the leave-one-speaker-out run"),
-               options=lambda args: {"speakers": not args.no_speakers})
+def reference_arguments(group: Any) -> None:
+    """This assignment's options of ``python -m authoring reference`` (an argparse argument group)."""
+    group.add_argument("--no-speakers", action="store_true", help="skip the leave-one-speaker-out run")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def reference_options(args: Any) -> dict[str, Any]:
+    """The keyword arguments of :func:`reference_figures` from the parsed command line."""
+    return {"speakers": not args.no_speakers}

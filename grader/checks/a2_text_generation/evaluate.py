@@ -10,37 +10,42 @@ the same measurement it is compared with.
   code therefore cannot flatter their models.
 * :func:`ngram_baseline` -- the Witten-Bell character 5-gram (``kit.text.CharNGram``) trained on
   the student split and scored the same way (informational).
-* :func:`reference_figures` / the command line -- execute the master notebook in a temporary
-  folder (or take a folder where it was executed) and write ``reference/a2_text_generation.json``::
+* :func:`reference_figures` -- the figures of the executed master that ``make reference``
+  writes to ``reference/a2_text_generation.json``::
 
-      python -m grader.checks.a2_text_generation.evaluate --out reference/a2_text_generation.json
-      python -m grader.checks.a2_text_generation.evaluate --executed DIR --out ...   # reuse a run
+      python -m authoring reference a2_text_generation [--executed DIR] [--out F] [--no-baseline]
+                                                       [--spread-seeds N ...]
+
+  :data:`REFERENCE_OPTIONS` are the options ``make bench`` measures the master with;
+  :func:`reference_arguments` / :func:`reference_options` are this assignment's own options of
+  that command line.
 """
 from __future__ import annotations
 
 import json
 import os
-import sys
-import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ASSIGNMENT", "MODELS", "REFERENCE_JSON", "hidden_scores", "hidden_texts",
-           "load_model", "load_vocab", "ngram_baseline", "reference_figures", "seed_spread"]
+from grader.api import load_saved_model
+from grader.assignments import REFERENCE
+
+__all__ = ["ASSIGNMENT", "MODELS", "REFERENCE_JSON", "REFERENCE_OPTIONS", "hidden_scores", "hidden_texts",
+           "load_model", "load_vocab", "ngram_baseline", "reference_arguments", "reference_figures",
+           "reference_options", "seed_spread"]
 
 ASSIGNMENT = "a2_text_generation"
-REPO = Path(__file__).resolve().parents[3]
-REFERENCE_JSON = REPO / "reference" / f"{ASSIGNMENT}.json"  # written by grader.reference
+REFERENCE_JSON = REFERENCE / f"{ASSIGNMENT}.json"  # written by `make reference`
+# the options of reference_figures that keep `make bench` to one execution of the master
+REFERENCE_OPTIONS = {"baseline": False}
 # saved model name -> (level, vocabulary file)
 MODELS = {"char_lm": ("char", "char_vocab.json"), "word_lm": ("word", "word_vocab.json")}
 
 
 def load_model(artifacts_dir: str | os.PathLike, name: str) -> Any:
-    """Load ``artifacts_dir/<name>.keras`` for inference (see :func:`grader.reference.load_saved_model`)."""
-    from grader.reference import load_saved_model
-
+    """Load ``artifacts_dir/<name>.keras`` for inference (see :func:`grader.api.load_saved_model`)."""
     return load_saved_model(artifacts_dir, name, MODELS)
 
 
@@ -132,15 +137,15 @@ def ngram_baseline(module: ModuleType, order: int = 5) -> dict[str, Any]:
     return {"order": order, "hidden_bits_per_char": round(bpc, 4), "seconds": round(time.perf_counter() - start, 1)}
 
 
-def reference_figures(executed: str | os.PathLike | None = None, *, baseline: bool = True,
-                      spread_seeds: tuple[int, ...] = ()) -> dict[str, Any]:
+def reference_figures(master: Any, *, baseline: bool = True, spread_seeds: tuple[int, ...] = ()) -> dict[str, Any]:
     """Measure the reference figures of assignment 2.
 
     Parameters
     ----------
-    executed : path-like, optional
-        A folder where the master notebook was executed (holding ``artifacts/a2``); None executes
-        it now in a temporary folder and records its wall time.
+    master : authoring.reference.MasterRun
+        The executed master: ``module`` (its answers module), ``executed`` (the folder it ran in,
+        holding ``artifacts/a2``), ``execution`` (its wall time and CPU seconds when it ran now,
+        else None), ``environment`` and ``rerun(seed)`` (execute it again with another seed).
     baseline : bool, keyword-only
         Also score the character 5-gram baseline (about 30 s).
     spread_seeds : tuple of int, keyword-only
@@ -153,14 +158,8 @@ def reference_figures(executed: str | os.PathLike | None = None, *, baseline: bo
         JSON-ready: hidden bits per character and perplexity, the notebook's validation figures,
         novelty and distinct-n, per-part seconds (from its ``metrics.json``), environment.
     """
-    from grader.reference import environment, execute_master, reference_module
-
-    module = reference_module(ASSIGNMENT)
-    run: dict[str, Any] = {}
-    if executed is None:
-        executed = tempfile.mkdtemp(prefix="a2-executed-")
-        run = execute_master(ASSIGNMENT, executed)
-    artifacts = Path(executed) / "artifacts" / "a2"
+    module = master.module
+    artifacts = Path(master.executed) / "artifacts" / "a2"
     metrics = json.loads((artifacts / "metrics.json").read_text())
     start = time.perf_counter()
     hidden = hidden_scores(module, artifacts)
@@ -178,43 +177,38 @@ def reference_figures(executed: str | os.PathLike | None = None, *, baseline: bo
         "seconds": metrics["seconds"],
         "cpu_seconds": metrics.get("cpu_seconds"),
         "load_average_at_end": metrics.get("load_average"),
-        "notebook_execution": run or None,
-        "environment": environment(),
+        "notebook_execution": master.execution or None,
+        "environment": master.environment,
     }
     if baseline:
         figures["char_5gram_baseline"] = ngram_baseline(module)
     if spread_seeds:
-        figures["seed_spread"] = seed_spread(module, spread_seeds)
+        figures["seed_spread"] = seed_spread(master, spread_seeds)
     return figures
 
 
-def seed_spread(module: ModuleType, seeds: tuple[int, ...]) -> dict[str, Any]:
-    """Hidden figures of the master notebook re-run with other seeds (the run-to-run spread of the recipe)."""
-    from grader.reference import execute_master
+def seed_spread(master: Any, seeds: tuple[int, ...]) -> dict[str, Any]:
+    """Hidden figures of the master notebook re-run with other seeds (the run-to-run spread of the recipe).
 
+    ``master`` is as in :func:`reference_figures` (its ``rerun(seed)`` executes the master again).
+    """
     runs = {}
     for seed in seeds:
-        workdir = tempfile.mkdtemp(prefix=f"a2-seed{seed}-")
-        execution = execute_master(ASSIGNMENT, workdir, seed=seed)
-        hidden = hidden_scores(module, Path(workdir) / "artifacts" / "a2")
+        workdir, execution = master.rerun(seed)
+        hidden = hidden_scores(master.module, Path(workdir) / "artifacts" / "a2")
         runs[str(seed)] = {"hidden_bits_per_char": {k: round(v, 4) for k, v in hidden["bits_per_char"].items()},
                            "hidden_word_perplexity": round(hidden["word_perplexity"], 2),
                            "wall_seconds": execution["wall_seconds"]}
     return runs
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m grader.checks.a2_text_generation.evaluate [--executed DIR] [--out F] [--no-baseline] [--spread-seeds N ...]``."""
-    from grader.reference import cli
-
-    def add_options(parser) -> None:
-        parser.add_argument("--no-baseline", action="store_true", help="skip the character 5-gram baseline")
-        parser.add_argument("--spread-seeds", type=int, nargs="*", default=[],
-                            help="also re-run the notebook with these seeds to record the run-to-run spread")
-
-    return cli(ASSIGNMENT, argv, add_options=add_options,
-               options=lambda args: {"baseline": not args.no_baseline, "spread_seeds": tuple(args.spread_seeds)})
+def reference_arguments(group: Any) -> None:
+    """This assignment's options of ``python -m authoring reference`` (an argparse argument group)."""
+    group.add_argument("--no-baseline", action="store_true", help="skip the character 5-gram baseline")
+    group.add_argument("--spread-seeds", type=int, nargs="*", default=[],
+                       help="also re-run the notebook with these seeds to record the run-to-run spread")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def reference_options(args: Any) -> dict[str, Any]:
+    """The keyword arguments of :func:`reference_figures` from the parsed command line."""
+    return {"baseline": not args.no_baseline, "spread_seeds": tuple(args.spread_seeds)}

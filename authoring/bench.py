@@ -1,4 +1,4 @@
-"""``python -m grader.bench``: what grading costs compared with just running the notebooks.
+"""``python -m authoring bench``: what grading costs compared with just running the notebooks.
 
 Measured on the demo class (or ``--submissions``), for every assignment that has a master
 and checks:
@@ -10,9 +10,10 @@ and checks:
   outputs); their ratios to ``plain_seconds`` (goal: serial <= 1.05);
 * ``rescore_seconds_per_student`` — ``--rescore`` on the serial gradebook;
 * ``reference`` — the master notebook executed once more with nbclient and measured by its
-  ``evaluate.reference_figures``: wall time, per-part seconds and the hidden-split figures of
-  every reference model (the same figures ``make reference`` commits, without the optional
-  extras such as the speaker-held-out runs).
+  ``evaluate.reference_figures`` with the options its ``evaluate.REFERENCE_OPTIONS`` declares:
+  wall time, per-part seconds and the hidden-split figures of every reference model (the same
+  figures ``make reference`` commits, without the optional extras such as the speaker-held-out
+  runs).
 
 Results are merged into ``--out`` (default ``bench/results.json``) under ``"grading"``; other
 keys in that file (the reference notebooks' timings and figures written by other tools) are
@@ -30,11 +31,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from grader.assignments import CHECKS, SOLUTIONS, discover
 from grader.batch import grade_assignment
 from grader.config import Options
 from grader.context import REPO
 
-__all__ = ["bench_assignment", "main", "plain_execution", "time_breakdown"]
+__all__ = ["add_arguments", "bench_assignment", "plain_execution", "run", "time_breakdown"]
+
+HELP = "benchmarks: notebook times, grading overhead, rescoring (JSON in bench/)"
 
 
 def plain_execution(notebooks: list[Path], *, cell_timeout: float = Options.cell_timeout) -> dict:
@@ -57,15 +61,15 @@ def plain_execution(notebooks: list[Path], *, cell_timeout: float = Options.cell
     return {"seconds": round(time.monotonic() - t0, 2), "per_notebook": per}
 
 
-# Options of each evaluate.reference_figures that keep the benchmark to one execution per master.
-REFERENCE_OPTIONS = {"a1_spoken_digits": {"speakers": False}, "a2_text_generation": {"baseline": False}}
-
-
 def reference_run(assignment: str) -> dict:
-    """Execute the master once and measure it (see the module docstring)."""
-    from grader.reference import evaluator
+    """Execute the master once and measure it (see the module docstring).
 
-    figures = evaluator(assignment).reference_figures(None, **REFERENCE_OPTIONS.get(assignment, {}))
+    The options of its ``evaluate.reference_figures`` are the module's ``REFERENCE_OPTIONS``
+    (those that keep the benchmark to one execution per master; none when it declares none).
+    """
+    from authoring.reference import evaluator, measure
+
+    figures = measure(assignment, None, **getattr(evaluator(assignment), "REFERENCE_OPTIONS", {}))
     keep = ("notebook_execution", "seconds", "cpu_seconds")
     return {**{k: figures.get(k) for k in keep},
             **{k: v for k, v in figures.items() if k.startswith("hidden_") or k.startswith("validation_")}}
@@ -138,21 +142,23 @@ def bench_assignment(assignment: str, submissions: Path, *, only: set[str], work
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m grader.bench", description=__doc__.split("\n")[0])
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """``python -m authoring bench``'s options."""
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
     p.add_argument("--submissions", type=Path, default=REPO / "examples" / "submitted")
     p.add_argument("--assignments", default=None, help="comma-separated (default: every master with checks)")
     p.add_argument("--only", default="reference,plain,serial,parallel,rescore")
     p.add_argument("--students", default=None,
                    help="comma-separated students (default: all; the whole demo class takes hours on 2 cores)")
-    p.add_argument("--solutions", type=Path, default=REPO / "solutions", help=argparse.SUPPRESS)
-    p.add_argument("--checks", type=Path, default=REPO / "grader" / "checks", help=argparse.SUPPRESS)
+    p.add_argument("--solutions", type=Path, default=SOLUTIONS, help=argparse.SUPPRESS)
+    p.add_argument("--checks", type=Path, default=CHECKS, help=argparse.SUPPRESS)
     p.add_argument("--student-data", type=Path, default=None, help=argparse.SUPPRESS)
     p.add_argument("--data-dir", type=Path, default=None, help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
-    names = args.assignments.split(",") if args.assignments else sorted(
-        m.stem for m in args.solutions.glob("*.ipynb") if any((args.checks / m.stem).glob("test_*.py")))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure the assignments named (default: every master with checks) and merge into ``--out``."""
+    names = args.assignments.split(",") if args.assignments else discover(args.solutions, args.checks)
     options = {"solutions": args.solutions, "checks": args.checks, "student_data": args.student_data,
                "hidden_data": args.data_dir}
     students = args.students.split(",") if args.students else None
@@ -174,7 +180,3 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(doc, indent=1))
     print(json.dumps(results, indent=1))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

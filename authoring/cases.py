@@ -2,17 +2,20 @@
 
 A library is a Python file defining ``MISTAKES = [(mistake_id, grade_id, cell_source,
 expected_failing_check_names), ...]`` or ``ALTERNATIVES = [(alt_id, grade_id, cell_source), ...]``.
-The validity suite grades every entry; the demo class borrows one mistake.
+A mistakes library may also name the mistakes the demo class prefers,
+``DEMO_MISTAKES = (mistake_id, ...)`` (the first it holds is used). The validity suite grades
+every entry; the demo class borrows one mistake.
 """
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from types import ModuleType
 from typing import Callable
 
-__all__ = ["load_cases", "master_editor"]
+from grader.assignments import SOLUTIONS
 
-SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
+__all__ = ["cases_of", "load_cases", "load_library", "master_editor"]
 
 
 def master_editor(assignment: str, solutions: Path = SOLUTIONS) -> Callable[..., str]:
@@ -52,6 +55,24 @@ def master_editor(assignment: str, solutions: Path = SOLUTIONS) -> Callable[...,
     return edit
 
 
+def load_library(path: str | Path) -> ModuleType | None:
+    """The library at ``path``, imported (None when the file does not exist)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location(f"cases_{path.stem}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def cases_of(library: ModuleType, name: str) -> list[tuple]:
+    """The list ``name`` of an imported library (AttributeError, naming the file, when it has none)."""
+    if not hasattr(library, name):
+        raise AttributeError(f"{Path(library.__file__).name} must define {name} = [...] (a list of tuples)")
+    return list(getattr(library, name))
+
+
 def load_cases(path: str | Path, name: str) -> list[tuple] | None:
     """The list ``name`` (``"MISTAKES"`` or ``"ALTERNATIVES"``) of the library at ``path``.
 
@@ -65,12 +86,5 @@ def load_cases(path: str | Path, name: str) -> list[tuple] | None:
     AttributeError
         When the file exists but does not define ``name``.
     """
-    path = Path(path)
-    if not path.is_file():
-        return None
-    spec = importlib.util.spec_from_file_location(f"cases_{path.stem}", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    if not hasattr(mod, name):
-        raise AttributeError(f"{path.name} must define {name} = [...] (a list of tuples)")
-    return list(getattr(mod, name))
+    library = load_library(path)
+    return None if library is None else cases_of(library, name)

@@ -1,11 +1,12 @@
-"""The demo class: ``python -m grader.demo`` writes ``examples/submitted/`` from the masters.
+"""The demo class: ``python -m authoring demo`` writes ``examples/submitted/`` from the masters.
 
 For every master notebook ``solutions/<assignment>.ipynb`` five students submit::
 
     ada-reference   the reference solution
     ben-stub        the untouched student notebook (nothing answered)
     cleo-partial    the first half of the answer cells solved, the rest left as stubs
-    dev-mistake     the reference with one realistic mistake from tests/validity/<short>_mistakes.py
+    dev-mistake     the reference with one realistic mistake from tests/validity/<short>_mistakes.py:
+                    the first of its DEMO_MISTAKES that it holds, else its first MISTAKES entry
                     (skipped while that library does not exist)
     eve-crash       the reference whose kernel dies a third of the way through
 
@@ -17,31 +18,34 @@ from __future__ import annotations
 import argparse
 import copy
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell
 
-from grader.cases import load_cases
+from authoring.cases import cases_of, load_library
+from authoring.notebooks import student_notebook
+from grader.assignments import SOLUTIONS
 from grader.context import REPO, short_name
 from grader.notebook import cells_of, strip_outputs
 
-__all__ = ["generate", "main"]
+__all__ = ["add_arguments", "generate", "run"]
 
+HELP = "regenerate the demo class in examples/submitted/ from solutions/"
 DEMO_STUDENTS = ("ada-reference", "ben-stub", "cleo-partial", "dev-mistake", "eve-crash")
-PREFERRED_MISTAKES = {"a1": ("mask_inverted", "inverted_mask"), "a2": ("temperature_ignored",)}
+VALIDITY = REPO / "tests" / "validity"
 
 
 def _student_notebook(master: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    from kit.assignments import student_notebook
-
     return student_notebook(copy.deepcopy(master))
 
 
 def _mistake(short: str, validity: Path) -> tuple | None:
-    mistakes = load_cases(validity / f"{short}_mistakes.py", "MISTAKES") or []
-    for want in PREFERRED_MISTAKES.get(short, ()):
+    library = load_library(validity / f"{short}_mistakes.py")
+    if library is None:
+        return None
+    mistakes = cases_of(library, "MISTAKES")
+    for want in getattr(library, "DEMO_MISTAKES", ()):
         for m in mistakes:
             if m[0] == want:
                 return m
@@ -79,8 +83,8 @@ def students_for(master: nbformat.NotebookNode, assignment: str, validity: Path)
     return {k: strip_outputs(v) for k, v in out.items()}
 
 
-def generate(solutions: Path = REPO / "solutions", out: Path = REPO / "examples" / "submitted",
-             validity: Path = REPO / "tests" / "validity", *, assignments: list[str] | None = None) -> list[Path]:
+def generate(solutions: Path = SOLUTIONS, out: Path = REPO / "examples" / "submitted",
+             validity: Path = VALIDITY, *, assignments: list[str] | None = None) -> list[Path]:
     """Write the demo class for every master in ``solutions``; returns the files written.
 
     The demo students' folders are replaced as a whole (stale submissions disappear); other
@@ -102,19 +106,18 @@ def generate(solutions: Path = REPO / "solutions", out: Path = REPO / "examples"
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m grader.demo", description=__doc__.split("\n")[0])
-    p.add_argument("--solutions", type=Path, default=REPO / "solutions")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """``python -m authoring demo``'s options."""
+    p.add_argument("--solutions", type=Path, default=SOLUTIONS)
     p.add_argument("--out", type=Path, default=REPO / "examples" / "submitted")
     p.add_argument("--assignments", default=None, help="comma-separated (default: every master)")
-    args = p.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the demo class."""
     files = generate(args.solutions, args.out,
                      assignments=args.assignments.split(",") if args.assignments else None)
     for f in files:
         print(f.relative_to(args.out.parent) if f.is_relative_to(args.out.parent) else f)
     print(f"demo class: {len(files)} notebooks in {args.out}; grade it with `make grade`")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

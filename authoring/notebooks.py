@@ -9,8 +9,8 @@ test can detect a stale or hand-edited student notebook.
 
 Command line::
 
-    python -m kit.assignments generate     # rewrite assignments/*.ipynb (make assignments)
-    python -m kit.assignments check        # exit 1 if assignments/ is stale or leaks solutions
+    python -m authoring notebooks generate   # rewrite assignments/*.ipynb (make assignments)
+    python -m authoring notebooks check      # exit 1 if assignments/ is stale or leaks solutions
 """
 from __future__ import annotations
 
@@ -26,13 +26,19 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS = ROOT / "solutions"
-ASSIGNMENTS = ROOT / "assignments"
+from grader.assignments import SOLUTIONS
+from grader.context import REPO
+from grader.errors import GraderError
+
+__all__ = ["ASSIGNMENTS", "AssignmentError", "add_arguments", "clean_master", "dumps", "generate", "leaked_lines",
+           "run", "solution_lines", "student_notebook"]
+
+HELP = "regenerate (generate) or verify (check) the student notebooks in assignments/ from solutions/"
+ASSIGNMENTS = REPO / "assignments"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
-class AssignmentError(RuntimeError):
+class AssignmentError(GraderError, RuntimeError):
     """A master notebook cannot be turned into a student notebook (the message says which cell and why)."""
 
 
@@ -158,7 +164,7 @@ def generate(solutions: Path = SOLUTIONS, assignments: Path = ASSIGNMENTS, *, ch
         else:
             _write_atomic(master_path, dumps(clean_master(master)))
             _write_atomic(target, text)
-            written.append(str(target.relative_to(ROOT) if target.is_relative_to(ROOT) else target))
+            written.append(str(target.relative_to(REPO) if target.is_relative_to(REPO) else target))
     names = {p.name for p in masters}
     for orphan in sorted(assignments.glob("*.ipynb")):
         if orphan.name not in names:
@@ -166,16 +172,14 @@ def generate(solutions: Path = SOLUTIONS, assignments: Path = ASSIGNMENTS, *, ch
     return problems if check else written
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit.assignments", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``python -m authoring notebooks``'s argument."""
     parser.add_argument("cmd", choices=["generate", "check"])
-    args = parser.parse_args(argv)
-    try:
-        result = generate(check=args.cmd == "check")
-    except AssignmentError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate or check; exit status 1 when check finds a problem."""
+    result = generate(check=args.cmd == "check")
     if args.cmd == "check":
         for line in result:
             print(line, file=sys.stderr)
@@ -184,7 +188,3 @@ def main(argv: list[str] | None = None) -> int:
     for path in result:
         print(f"wrote {path}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,8 +1,8 @@
 """Mutation analysis of the hidden checks: do they catch small slips in the master's answers?
 
-``python -m grader mutate ASSIGNMENT`` makes mutants of the master's answer cells
-(:mod:`grader.mutate_ops`; each mutant is the master with one answer cell changed once),
-writes them as a submissions folder ``WORK/submitted/<mutant id>/<assignment>/`` beside the
+``python -m authoring mutate ASSIGNMENT`` makes mutants of the master's answer cells
+(:mod:`authoring.mutants`, with the operators of :mod:`authoring.operators`; each mutant is
+the master with one answer cell changed once), writes them as a submissions folder ``WORK/submitted/<mutant id>/<assignment>/`` beside the
 unchanged master (``reference``) and grades the lot answers-only with the real engine
 (:func:`grader.batch.grade_assignment`: parallel workers, and a rerun regrades only mutants
 whose notebook or the kit/check version changed). A mutant is **killed** when its total is
@@ -17,6 +17,7 @@ generated any more is reported as stale. The report goes to ``bench/mutation-<as
 """
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import re
@@ -28,15 +29,20 @@ from typing import Any
 
 import nbformat
 
+from authoring.mutants import Mutant, mutate_cell
+from authoring.operators import OPERATORS
+from grader.assignments import CHECKS, SOLUTIONS
 from grader.batch import grade_assignment
 from grader.config import Options
 from grader.context import REPO
 from grader.errors import GraderError
-from grader.mutate_ops import OPERATORS, Mutant, mutate_cell
 from grader.notebook import cells_of, read_master
 
-__all__ = ["EQUIVALENTS_FILE", "format_report", "generate", "load_equivalents", "run_mutation", "sample"]
+__all__ = ["EQUIVALENTS_FILE", "add_arguments", "format_report", "generate", "load_equivalents", "run",
+           "run_mutation", "sample"]
 
+HELP = "mutation analysis: do the hidden checks catch mutants of the master?"
+ERROR_EXIT = 2  # the exit status on a GraderError (as `python -m grader` had)
 EQUIVALENTS_FILE = "equivalent_mutants.toml"
 REFERENCE = "reference"
 _MUTANT_ID = re.compile(rf"[\w.-]+-(?:{'|'.join(OPERATORS)})-[0-9a-f]{{10}}")
@@ -50,7 +56,7 @@ def generate(master: Any, *, operators: list[str] | None = None, cells: list[str
     master : nbformat.NotebookNode
         The master notebook.
     operators : list of str, optional, keyword-only
-        Operator names (default: all of :data:`grader.mutate_ops.OPERATORS`).
+        Operator names (default: all of :data:`authoring.operators.OPERATORS`).
     cells : list of str, optional, keyword-only
         ``grade_id`` of the answer cells to mutate (default: all).
 
@@ -130,7 +136,7 @@ def _file(nodeid: str) -> str:
 
 def run_mutation(assignment: str, *, operators: list[str] | None = None, cells: list[str] | None = None,
                  limit: int | None = None, workers: int = 2, work: Path | None = None, out: Path | None = None,
-                 solutions: Path = REPO / "solutions", checks: Path = REPO / "grader" / "checks",
+                 solutions: Path = SOLUTIONS, checks: Path = CHECKS,
                  hidden_data: Path | None = None, check_timeout: float = Options.check_timeout, progress: bool = True) -> dict:
     """Generate, grade and score the mutants of ``assignment``; write and return the report.
 
@@ -265,3 +271,35 @@ def format_report(report: dict, *, diffs: bool = True) -> str:
             if diffs:
                 lines += ["```diff", r["diff"].rstrip("\n"), "```"]
     return "\n".join(lines)
+
+
+def add_arguments(m: argparse.ArgumentParser) -> None:
+    """``python -m authoring mutate``'s options."""
+    m.add_argument("assignment", help="the assignment whose master is mutated (solutions/<assignment>.ipynb)")
+    m.add_argument("--operators", default=None,
+                   help=f"comma-separated operators (default: all): {','.join(OPERATORS)}")
+    m.add_argument("--cells", default=None, help="comma-separated answer cells (grade_id) to mutate (default: all)")
+    m.add_argument("--limit", type=int, default=None, help="grade a deterministic sample of N mutants")
+    m.add_argument("--workers", type=int, default=2, help="mutants graded in parallel (default 2)")
+    m.add_argument("--out", type=Path, default=None, help="JSON report (default bench/mutation-<assignment>.json)")
+    m.add_argument("--work", type=Path, default=REPO / "gradebook" / "mutants",
+                   help="mutant submissions and their gradebook, the cache (default gradebook/mutants)")
+    m.add_argument("--check-timeout", type=float, default=Options.check_timeout,
+                   help=f"default CPU seconds per check (default {Options.check_timeout:g})")
+    m.add_argument("--no-diffs", action="store_true", help="list surviving mutants without their diffs")
+    m.add_argument("--no-progress", action="store_true", help="no progress bar")
+    m.add_argument("--solutions", type=Path, default=SOLUTIONS, help=argparse.SUPPRESS)
+    m.add_argument("--checks", type=Path, default=CHECKS, help=argparse.SUPPRESS)
+    m.add_argument("--data-dir", type=Path, default=None, help=argparse.SUPPRESS)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the mutation analysis and print its Markdown summary."""
+    split = lambda s: [x for x in s.split(",") if x] if s else None  # noqa: E731
+    report = run_mutation(args.assignment, operators=split(args.operators), cells=split(args.cells),
+                          limit=args.limit, workers=args.workers, work=args.work, out=args.out,
+                          solutions=args.solutions, checks=args.checks, hidden_data=args.data_dir,
+                          check_timeout=args.check_timeout, progress=not args.no_progress)
+    print(format_report(report, diffs=not args.no_diffs))
+    print(f"\nreport: {report['report']}")
+    return 0
