@@ -1,20 +1,26 @@
-"""The Linux isolation steps of the sandbox: network and mount namespaces, capabilities.
+"""The isolation steps of the sandbox: namespaces, capabilities, another user, the audit hook.
 
-Each function changes the calling process irreversibly, returns what it did in words
-(for the sandbox report) and raises ``OSError`` when the kernel refuses. Used by
-:func:`grader.sandbox.apply`.
+Each step changes the calling process irreversibly, returns what it did in words (for the
+sandbox report) and raises ``OSError`` when the system refuses. The namespaces and
+capabilities are Linux's; the audit hook works everywhere. Used by :func:`grader.sandbox.apply`.
 """
 from __future__ import annotations
 
 import ctypes
 import errno
 import os
+import resource
 import socket
+import sys
 from pathlib import Path
 
 from grader.procs import libc
 
-__all__ = ["drop_capabilities", "private_shm", "unshare_network"]
+__all__ = ["become_nobody", "drop_capabilities", "guard_network", "inaccessible_to_others", "private_shm",
+           "unshare_network"]
+
+_INET = {getattr(socket, "AF_INET", 2), getattr(socket, "AF_INET6", 10)}
+_NOBODY = 65534
 
 
 def private_shm(size: int) -> str:
@@ -109,3 +115,64 @@ def _loopback_up() -> None:
             fcntl.ioctl(s.fileno(), 0x8914, struct.pack("16sh22x", b"lo", flags | 0x1))  # SIOCSIFFLAGS
     except OSError:
         pass
+
+
+def _audit_guard(event: str, args: tuple) -> None:
+    if event in ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg"):
+        sock = args[0] if args else None
+        if getattr(sock, "family", None) in _INET:
+            raise PermissionError("network access is disabled while grading")
+    elif event == "socket.getaddrinfo":
+        raise PermissionError("network access is disabled while grading")
+
+
+def guard_network() -> str:
+    """Install an audit hook that refuses internet sockets (Python code only: C code bypasses it).
+
+    Returns
+    -------
+    str
+    """
+    sys.addaudithook(_audit_guard)
+    return "audit hook refusing internet sockets (Python-level only)"
+
+
+def inaccessible_to_others(paths: list[str]) -> str | None:
+    """The first folder on the way to ``paths`` that other users cannot enter, or None.
+
+    Parameters
+    ----------
+    paths : list of str
+
+    Returns
+    -------
+    str or None
+    """
+    for p in paths:
+        path = Path(p)
+        for d in [*reversed(path.parents), path]:
+            try:
+                st = d.stat()
+            except OSError:
+                break
+            if d.is_dir() and not st.st_mode & 0o001 and st.st_uid != _NOBODY:
+                return str(d)
+    return None
+
+
+def become_nobody() -> str:
+    """Root becomes ``nobody`` (no groups), with at most 1024 processes where that can be set.
+
+    Returns
+    -------
+    str
+    """
+    os.setgroups([])
+    os.setgid(_NOBODY)
+    os.setuid(_NOBODY)
+    os.environ["USER"] = os.environ["LOGNAME"] = "nobody"
+    try:
+        resource.setrlimit(resource.RLIMIT_NPROC, (1024, 1024))
+        return "runs as nobody, at most 1024 processes"
+    except (ValueError, OSError):
+        return "runs as nobody"

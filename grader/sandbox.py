@@ -53,11 +53,11 @@ import json
 import os
 import resource
 import runpy
-import socket
 import sys
 from pathlib import Path
 
-from grader.isolation import drop_capabilities, private_shm, unshare_network
+from grader.isolation import (become_nobody, drop_capabilities, guard_network, inaccessible_to_others, private_shm,
+                              unshare_network)
 from grader.landlock import landlock_abi, read_paths, restrict
 from grader.procs import die_with_parent, thread_env
 
@@ -124,19 +124,6 @@ class Policy:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Policy":
         return cls(**json.loads(Path(path).read_text()))
-
-
-_INET = {getattr(socket, "AF_INET", 2), getattr(socket, "AF_INET6", 10)}
-
-
-def _audit_guard(event: str, args: tuple) -> None:
-    if event in ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg"):
-        sock = args[0] if args else None
-        if getattr(sock, "family", None) in _INET:
-            raise PermissionError("network access is disabled while grading")
-    elif event == "socket.getaddrinfo":
-        raise PermissionError("network access is disabled while grading")
-
 
 @dataclasses.dataclass
 class _Report:
@@ -226,15 +213,10 @@ def _landlock(policy: Policy, rep: _Report, *, deny_tcp: bool) -> bool:
     return abi >= 4 and deny_tcp
 
 
-def _audit_hook(rep: _Report) -> None:
-    sys.addaudithook(_audit_guard)
-    rep.applied.append("audit hook refusing internet sockets (Python-level only)")
-
-
 def _other_user(policy: Policy, rep: _Report) -> None:
     """Root drops to ``nobody`` when the policy asks and every input is readable by others."""
-    blocked = _inaccessible_to_others([os.path.realpath(sys.executable), sys.prefix, policy.workdir,
-                                       *policy.read]) if policy.drop_to_nobody else None
+    blocked = inaccessible_to_others([os.path.realpath(sys.executable), sys.prefix, policy.workdir,
+                                      *policy.read]) if policy.drop_to_nobody else None
     if not _is_root():
         return
     if not policy.drop_to_nobody:
@@ -243,15 +225,7 @@ def _other_user(policy: Policy, rep: _Report) -> None:
         rep.unavailable.append(f"dropping root to nobody ({blocked} is not readable by other users)")
     else:
         try:
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            os.environ["USER"] = os.environ["LOGNAME"] = "nobody"
-            try:
-                resource.setrlimit(resource.RLIMIT_NPROC, (1024, 1024))
-                rep.applied.append("runs as nobody, at most 1024 processes")
-            except (ValueError, OSError):
-                rep.applied.append("runs as nobody")
+            rep.applied.append(become_nobody())
         except OSError as e:
             rep.unavailable.append(f"dropping root ({e.strerror})")
 
@@ -281,7 +255,7 @@ def apply(policy: Policy) -> dict[str, list[str]]:
     if _landlock(policy, rep, deny_tcp=guard_needed):
         guard_needed = False
     if guard_needed:
-        _audit_hook(rep)
+        rep.applied.append(guard_network())
     _other_user(policy, rep)
     _capabilities(rep)
     report = {"applied": rep.applied, "unavailable": rep.unavailable}
@@ -291,20 +265,6 @@ def apply(policy: Policy) -> dict[str, list[str]]:
         except OSError:
             pass
     return report
-
-
-def _inaccessible_to_others(paths: list[str]) -> str | None:
-    """The first folder on the way to ``paths`` that other users cannot enter, or None."""
-    for p in paths:
-        path = Path(p)
-        for d in [*reversed(path.parents), path]:
-            try:
-                st = d.stat()
-            except OSError:
-                break
-            if d.is_dir() and not st.st_mode & 0o001 and st.st_uid != 65534:
-                return str(d)
-    return None
 
 
 def main(argv: list[str] | None = None) -> None:
