@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from grader.channel import Channel
+from grader.logsink import LOG_LIMIT, CappedSink
 from grader.procs import child_env, describe_exit
 from grader.sandbox import Policy
-from grader.watchdog import LOG_LIMIT, CappedSink, Watchdog, kill_tree
+from grader.watchdog import Watchdog, kill_tree
 
 if TYPE_CHECKING:
     from grader.checking import CheckRun

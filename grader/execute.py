@@ -23,9 +23,10 @@ from typing import Any
 from grader.cells import exit_code, grade_id, run_cell, status_of, timeout_error
 from grader.config import GIB, Options
 from grader.kernel import CappedClient, SandboxedKernelManager
+from grader.logsink import LOG_LIMIT, CappedSink
 from grader.procs import child_env, describe_exit
 from grader.sandbox import Policy
-from grader.watchdog import LOG_LIMIT, CappedSink, Watchdog, kill_tree
+from grader.watchdog import Watchdog, kill_tree
 
 __all__ = ["ExecutionResult", "Limits", "execute_notebook"]
 
