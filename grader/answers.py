@@ -92,16 +92,8 @@ def load_answers(path: str | os.PathLike, name: str, *, cell_timeout: float | No
     """
     path = Path(path).resolve()
     text = path.read_text(encoding="utf-8")
-    cmap = path.with_suffix(".cells.json")
-    if cmap.is_file():
-        spans = [s for s in json.loads(cmap.read_text())["spans"]]
-    else:
-        spans = [{"grade_id": path.stem, "role": "answer", "origin": "file", "start": 1,
-                  "end": text.count("\n") + 1}]
-    module = types.ModuleType(name)
-    module.__file__ = str(path)
-    module.__dict__["__builtins__"] = __builtins__
-    sys.modules[name] = module
+    spans = _spans(path, text)
+    module = _new_module(name, path)
     lines = text.splitlines(keepends=True)
     errors: list[CellError] = []
     exclude = exclude or {}
@@ -111,27 +103,55 @@ def load_answers(path: str | os.PathLike, name: str, *, cell_timeout: float | No
             continue
         if on_cell is not None:
             on_cell(s["grade_id"])
-        chunk = "".join(lines[s["start"] - 1:s["end"]])
-        try:
-            tree = ast.parse(chunk, filename=str(path))
-            ast.increment_lineno(tree, s["start"] - 1)
-            code = compile(tree, str(path), "exec")
-        except SyntaxError as e:
-            rel = (e.lineno or s["start"]) - s["start"] + 1 if e.lineno and e.lineno >= s["start"] else e.lineno
-            errors.append(CellError(s["grade_id"], s["role"],
-                                    f"SyntaxError: {e.msg} (line {rel} of the cell)", False))
-            continue
-        try:
-            with time_limit(cell_timeout, lambda what: CheckTimeout(f"importing the cell {what}"),
-                            wall_factor=wall_factor):
-                exec(code, module.__dict__)
-        except BaseException as e:  # noqa: BLE001 - a cell may raise anything, even SystemExit
-            frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
-            where = f" (line {frames[-1].lineno - s['start'] + 1} of the cell)" if frames else ""
-            errors.append(CellError(s["grade_id"], s["role"],
-                                    f"{type(e).__name__}: {_short(e)}{where}",
-                                    isinstance(e, NotImplementedError)))
-    failed = [e for e in errors]
+        error = _run_cell(module, path, "".join(lines[s["start"] - 1:s["end"]]), s, cell_timeout, wall_factor)
+        if error is not None:
+            errors.append(error)
+    _explain_missing(module, list(errors))
+    return LoadedAnswers(module=module, path=path, spans=spans, errors=errors)
+
+
+def _spans(path: Path, text: str) -> list[dict]:
+    """The cells of the module, from its ``.cells.json`` (without one, the whole file is one cell)."""
+    cmap = path.with_suffix(".cells.json")
+    if cmap.is_file():
+        return [s for s in json.loads(cmap.read_text())["spans"]]
+    return [{"grade_id": path.stem, "role": "answer", "origin": "file", "start": 1,
+             "end": text.count("\n") + 1}]
+
+
+def _new_module(name: str, path: Path) -> types.ModuleType:
+    """An empty module ``name`` for the file at ``path``, registered in ``sys.modules``."""
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    module.__dict__["__builtins__"] = __builtins__
+    sys.modules[name] = module
+    return module
+
+
+def _run_cell(module: types.ModuleType, path: Path, chunk: str, s: dict, cell_timeout: float | None,
+              wall_factor: float) -> CellError | None:
+    """Compile one cell with its real line numbers and execute it in ``module``; its error, if any."""
+    try:
+        tree = ast.parse(chunk, filename=str(path))
+        ast.increment_lineno(tree, s["start"] - 1)
+        code = compile(tree, str(path), "exec")
+    except SyntaxError as e:
+        rel = (e.lineno or s["start"]) - s["start"] + 1 if e.lineno and e.lineno >= s["start"] else e.lineno
+        return CellError(s["grade_id"], s["role"], f"SyntaxError: {e.msg} (line {rel} of the cell)", False)
+    try:
+        with time_limit(cell_timeout, lambda what: CheckTimeout(f"importing the cell {what}"),
+                        wall_factor=wall_factor):
+            exec(code, module.__dict__)
+    except BaseException as e:  # noqa: BLE001 - a cell may raise anything, even SystemExit
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
+        where = f" (line {frames[-1].lineno - s['start'] + 1} of the cell)" if frames else ""
+        return CellError(s["grade_id"], s["role"], f"{type(e).__name__}: {_short(e)}{where}",
+                         isinstance(e, NotImplementedError))
+    return None
+
+
+def _explain_missing(module: types.ModuleType, failed: list[CellError]) -> None:
+    """Have a lookup of an undefined name raise :class:`MissingAnswer` naming the ``failed`` cells."""
 
     def __getattr__(attr: str) -> Any:
         if attr.startswith("__"):
@@ -141,7 +161,6 @@ def load_answers(path: str | os.PathLike, name: str, *, cell_timeout: float | No
                              + (f" ({why})" if why else ""))
 
     module.__dict__.setdefault("__getattr__", __getattr__)
-    return LoadedAnswers(module=module, path=path, spans=spans, errors=errors)
 
 
 def _short(e: BaseException, limit: int = 300) -> str:

@@ -8,26 +8,25 @@ timeout: the kernel is interrupted and execution goes on with the next cell, so 
 parts still produce their artifacts; a cell that cannot be interrupted ends the run. Errors
 in cells are recorded and execution continues (``allow_errors``). A dead kernel (``sys.exit``
 is an ordinary error in IPython; ``os._exit``, a segfault or a kill end the kernel) ends the
-run with a reason.
+run with a reason. One cell's run: :mod:`grader.cells`.
 """
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-import nbformat
-from jupyter_client.manager import AsyncKernelManager
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
+from grader.cells import exit_code, grade_id, run_cell, status_of, timeout_error
 from grader.config import GIB, Options
-from grader.kernel import CappedClient, SandboxedKernelManager, responsive
+from grader.kernel import CappedClient, SandboxedKernelManager
+from grader.logsink import LOG_LIMIT, CappedSink
 from grader.procs import child_env, describe_exit
 from grader.sandbox import Policy
-from grader.watchdog import LOG_LIMIT, CappedSink, Watchdog
+from grader.watchdog import Watchdog, kill_tree
 
 __all__ = ["ExecutionResult", "Limits", "execute_notebook"]
 
@@ -178,9 +177,8 @@ def execute_notebook(nb: Any, workdir: Path, *, policy: Policy, limits: Limits,
     return asyncio.run(_execute(nb, Path(workdir), policy, limits, student_data, kernel_log, needs or {}))
 
 
-async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, student_data: str | None,
-                   kernel_log: Any, needs: dict[str, float]) -> ExecutionResult:
-    t0 = time.monotonic()
+def _kernel(nb: Any, workdir: Path, policy: Policy, limits: Limits) -> tuple[SandboxedKernelManager, CappedClient]:
+    """The sandboxed kernel manager (its policy saved out of the kernel's reach) and the notebook client."""
     ctl = workdir.parent / "ctl"
     ctl.mkdir(exist_ok=True, mode=0o700)
     policy.report = str(workdir / ".k" / "sandbox.json")
@@ -189,183 +187,95 @@ async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, stude
     km.sandbox_policy = str(policy.save(ctl / "policy.json"))
     km.cache_ports = False
     wall_cell = limits.cell_timeout * limits.wall_factor
-    # nbclient's own timeout is the wall-clock backstop; the CPU limit is enforced below
+    # nbclient's own timeout is the wall-clock backstop; the CPU limit is enforced by run_cell
     client = CappedClient(nb, km=km, timeout=int(wall_cell), interrupt_on_timeout=True,
-                          error_on_timeout=_timeout_error(f"ran longer than {wall_cell:g} s of wall-clock time"),
+                          error_on_timeout=timeout_error(f"ran longer than {wall_cell:g} s of wall-clock time"),
                           allow_errors=True, startup_timeout=120,
                           iopub_timeout=5, shutdown_kernel="immediate", record_timing=False,
                           kernel_name="python3")
+    return km, client
+
+
+async def _start(km: SandboxedKernelManager, client: CappedClient, dog: Watchdog, workdir: Path,
+                 env: dict[str, str], kernel_log: Any, sinks: list[CappedSink]) -> str | None:
+    """Start the kernel and its client; why that failed, if it did.
+
+    The kernel's output goes to a :class:`CappedSink` into ``kernel_log`` (appended to
+    ``sinks`` as soon as it exists, for the caller to close), or is discarded.
+    """
+    started = False
+    try:
+        if kernel_log is not None:
+            sinks.append(CappedSink(kernel_log, LOG_LIMIT))
+            await km.start_kernel(cwd=str(workdir), env=env, stdout=sinks[-1].fd, stderr=sinks[-1].fd)
+            sinks[-1].started()
+        else:
+            await km.start_kernel(cwd=str(workdir), env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        started = True
+        dog.watch(km.provisioner.process.pid)  # type: ignore[union-attr]
+        await client.async_start_new_kernel_client()
+    except Exception as e:  # noqa: BLE001
+        code = exit_code(km) if started else None
+        return dog.reason or f"the kernel did not start ({type(e).__name__}: {e}" + (
+            f"; {describe_exit(code)})" if code is not None else ")")
+    return None
+
+
+async def _run_cells(nb: Any, client: CappedClient, km: SandboxedKernelManager, dog: Watchdog, limits: Limits,
+                     result: ExecutionResult, needs: dict[str, float]) -> None:
+    """Run the code cells in order until one ends the run or the watchdog stops the kernel."""
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        await run_cell(client, km, dog, cell, index, limits, result, needs.get(grade_id(cell)))
+        if result.status != "completed":
+            break
+        if dog.reason:
+            result.status, result.reason = status_of(dog.reason), dog.reason
+            break
+
+
+async def _shut_down(client: CappedClient, km: SandboxedKernelManager) -> None:
+    """Stop the kernel and kill whatever is left of its tree (best effort)."""
+    try:
+        await asyncio.wait_for(client._async_cleanup_kernel(), 15)
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        if km.provisioner is not None and km.provisioner.process is not None:
+            kill_tree(km.provisioner.process.pid)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, student_data: str | None,
+                   kernel_log: Any, needs: dict[str, float]) -> ExecutionResult:
+    t0 = time.monotonic()
+    km, client = _kernel(nb, workdir, policy, limits)
     dog = Watchdog(memory=limits.memory, cpu_seconds=limits.timeout, seconds=limits.timeout * limits.wall_factor,
                    folder=workdir, disk=limits.disk)
     result = ExecutionResult(status="completed")
     env = kernel_env(workdir, student_data, limits.threads)
-    sink: CappedSink | None = None
+    sinks: list[CappedSink] = []
     try:
-        km_started = False
-        try:
-            if kernel_log is not None:
-                sink = CappedSink(kernel_log, LOG_LIMIT)
-                await km.start_kernel(cwd=str(workdir), env=env, stdout=sink.fd, stderr=sink.fd)
-                sink.started()
-            else:
-                await km.start_kernel(cwd=str(workdir), env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
-            km_started = True
-            dog.watch(km.provisioner.process.pid)  # type: ignore[union-attr]
-            await client.async_start_new_kernel_client()
-        except Exception as e:  # noqa: BLE001
-            result.status = "start_failed"
-            code = _exit_code(km) if km_started else None
-            result.reason = dog.reason or f"the kernel did not start ({type(e).__name__}: {e}" + (
-                f"; {describe_exit(code)})" if code is not None else ")")
+        failed = await _start(km, client, dog, workdir, env, kernel_log, sinks)
+        if failed is not None:
+            result.status, result.reason = "start_failed", failed
             return result
         result.protections = _read_json(workdir / ".k" / "sandbox.json")
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code" or not cell.source.strip():
-                continue
-            await _run_cell(client, km, dog, cell, index, limits, result, needs.get(_grade_id(cell)))
-            if result.status != "completed":
-                break
-            if dog.reason:
-                result.status, result.reason = _status_of(dog.reason), dog.reason
-                break
+        await _run_cells(nb, client, km, dog, limits, result, needs)
     finally:
         dog.stop()
         result.peak_rss = dog.peak_rss
-        try:
-            await asyncio.wait_for(client._async_cleanup_kernel(), 15)
-        except Exception:  # noqa: BLE001
-            pass
-        try:
-            if km.provisioner is not None and km.provisioner.process is not None:
-                from grader.watchdog import kill_tree
-
-                kill_tree(km.provisioner.process.pid)
-        except Exception:  # noqa: BLE001
-            pass
-        if sink is not None:
+        await _shut_down(client, km)
+        for sink in sinks:
             sink.close()
         result.seconds = time.monotonic() - t0
     return result
 
 
-def _grade_id(cell: Any) -> str | None:
-    return ((cell.get("metadata", {}) or {}).get("nbgrader") or {}).get("grade_id")
-
-
-def _timeout_error(what: str) -> dict:
-    text = f"the cell {what} and was interrupted by the grader"
-    return {"ename": "CellTimeoutError", "evalue": text, "traceback": [f"CellTimeoutError: {text}"]}
-
-
-async def _run_cell(client: "CappedClient", km: AsyncKernelManager, dog: Watchdog, cell: Any, index: int,
-                    limits: Limits, result: ExecutionResult, need: float | None) -> None:
-    """Execute one cell under its CPU limit (and nbclient's wall-clock backstop); record what happened.
-
-    The kernel tree's CPU time is sampled while the cell runs; past ``limits.cell_timeout``
-    CPU-seconds the kernel is interrupted (the next cell runs), and a kernel that does not
-    come back from the interrupt is killed (``cell_stuck``).
-    """
-    assert dog.cpu is not None
-    cpu0, started = dog.cpu.sample(), time.monotonic()
-    task = asyncio.ensure_future(client.async_execute_cell(cell, index,
-                                                           execution_count=client.code_cells_executed + 1))
-    over: float | None = None
-    interrupted_at = 0.0
-    while not task.done():
-        await asyncio.wait({task}, timeout=0.25)
-        if task.done():
-            break
-        used = dog.cpu.total - cpu0  # the watchdog samples the tree every 0.2 s
-        if over is None and used > limits.cell_timeout:
-            over, interrupted_at = used, time.monotonic()
-            try:
-                await km.interrupt_kernel()
-            except Exception:  # noqa: BLE001 - the kill below handles a kernel that cannot be reached
-                pass
-        elif over is not None and time.monotonic() - interrupted_at > min(15.0, limits.cell_timeout):
-            dog.kill(f"cell {index + 1} used more than {limits.cell_timeout:g} CPU-seconds and could not be "
-                     "interrupted")
-            result.status, result.reason = "cell_stuck", dog.reason or ""
-            interrupted_at = float("inf")
-    cpu = dog.cpu.sample() - cpu0
-    wall = time.monotonic() - started
-    result.cells.append({"index": index + 1, "grade_id": _grade_id(cell), "cpu_seconds": round(cpu, 2),
-                         "seconds": round(wall, 2)})
-    try:
-        task.result()
-    except DeadKernelError:
-        await asyncio.sleep(0.2)
-        if result.status == "cell_stuck":
-            _note_failure(result, cell, index, "CellTimeoutError", result.reason)
-            return
-        code = _exit_code(km)
-        result.status = _status_of(dog.reason) if dog.reason else "kernel_died"
-        result.reason = dog.reason or f"the kernel died in cell {index + 1} ({describe_exit(code)})"
-        _note_failure(result, cell, index, "KernelDied", result.reason)
-        return
-    except CellTimeoutError as e:
-        result.status, result.reason = "cell_stuck", f"cell {index + 1}: {e}"
-        return
-    except Exception as e:  # noqa: BLE001 - e.g. the kernel was killed by the watchdog
-        if result.status == "cell_stuck":
-            _note_failure(result, cell, index, "CellTimeoutError", result.reason)
-            return
-        result.status = _status_of(dog.reason) if dog.reason else "kernel_died"
-        result.reason = dog.reason or f"execution stopped in cell {index + 1} ({type(e).__name__}: {e})"
-        _note_failure(result, cell, index, type(e).__name__, result.reason)
-        return
-    result.cells_run += 1
-    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-    wall_out = wall >= limits.cell_timeout * limits.wall_factor
-    if over is not None or wall_out:
-        what = (f"used {max(over or 0.0, cpu):.0f} CPU-seconds (the limit is {limits.cell_timeout:g} CPU-seconds per "
-                "cell, counted over the kernel and its child processes"
-                + (f"; the reference solution needs about {need:.1f} here)" if need else ")")
-                if over is not None else
-                f"ran longer than {limits.cell_timeout * limits.wall_factor:g} s of wall-clock time while using "
-                f"only {cpu:.0f} CPU-seconds (it was waiting, not computing)")
-        err = _timeout_error(what)
-        if errors and errors[0].get("ename") in ("KeyboardInterrupt", "CellTimeoutError"):
-            errors[0].update(ename="CellTimeoutError", evalue=err["evalue"], traceback=err["traceback"])
-        elif not errors:  # the interrupt did nothing: no error came back from the kernel
-            cell.outputs.append(nbformat.v4.new_output("error", **err))
-        _note_failure(result, cell, index, "CellTimeoutError", err["evalue"])
-        if wall_out and not await responsive(client, min(15.0, limits.cell_timeout)):
-            dog.kill(f"cell {index + 1} ran past the per-cell wall-clock backstop "
-                     f"({limits.cell_timeout * limits.wall_factor:g} s) and could not be interrupted")
-            result.status, result.reason = "cell_stuck", dog.reason or ""
-    elif errors:
-        _note_failure(result, cell, index, errors[0].get("ename", "Error"), errors[0].get("evalue", ""))
-
-
-def _note_failure(result: ExecutionResult, cell: Any, index: int, ename: str, evalue: str) -> None:
-    gid = _grade_id(cell)
-    result.failed_cells.append({"index": index + 1, "grade_id": gid, "ename": ename,
-                                "evalue": str(evalue)[:500]})
-
-
-def _status_of(reason: str) -> str:
-    for key, status in (("memory", "memory"), ("time limit", "timeout"), ("disk", "disk"),
-                        ("could not be interrupted", "cell_stuck")):
-        if key in reason:
-            return status
-    return "kernel_died"
-
-
-def _exit_code(km: AsyncKernelManager) -> int | None:
-    proc = getattr(getattr(km, "provisioner", None), "process", None)
-    if proc is None:
-        return None
-    try:
-        return proc.wait(timeout=2)
-    except Exception:  # noqa: BLE001
-        return proc.poll()
-
-
 def _read_json(path: Path) -> dict:
-    import json
-
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):

@@ -131,11 +131,36 @@ def build_answers(master: Any, submission: Any | None, *, title: str = "answers"
     mcells = cells_of(master)
     scells = cells_of(submission) if submission is not None else mcells
     problems: list[Problem] = []
+    master_answer_ids = {c.grade_id for c in mcells if c.role == "answer"}
+    chosen, used = _match_by_id(mcells, scells, problems)
+    _recover_renamed(mcells, scells, chosen, used, master_answer_ids, problems)
+    for c in scells:
+        if c.role == "answer" and c.index not in used and c.grade_id not in master_answer_ids:
+            problems.append(Problem("extra_answer", c.grade_id,
+                                    f"cell {c.index + 1} is marked as an answer cell with the unknown id "
+                                    f"'{c.grade_id}'; it was ignored."))
+    if submission is not None:
+        problems.extend(_locked_problems(mcells, scells))
+    text, spans = _module_text(mcells, chosen, title, submitted=submission is not None, problems=problems)
+    matched = sum(1 for v in chosen.values() if v is not None)
+    return AnswersSource(text=text, spans=spans, problems=problems, matched=matched, expected=len(chosen))
+
+
+def _match_by_id(mcells: list[Cell], scells: list[Cell],
+                 problems: list[Problem]) -> tuple[dict[str, Cell | None], set[int]]:
+    """The submission's cell for each master answer cell, by ``grade_id`` (the last of duplicates).
+
+    Returns
+    -------
+    chosen : dict
+        ``grade_id -> cell`` (None: not found by its id).
+    used : set of int
+        Indexes of the submission's cells taken (duplicates included).
+    """
     by_id: dict[str, list[Cell]] = {}
     for c in scells:
         if c.role == "answer" and c.grade_id is not None:
             by_id.setdefault(c.grade_id, []).append(c)
-    master_answer_ids = {c.grade_id for c in mcells if c.role == "answer"}
     used: set[int] = set()
     chosen: dict[str, Cell | None] = {}
     for mc in (c for c in mcells if c.role == "answer"):
@@ -146,7 +171,12 @@ def build_answers(master: Any, submission: Any | None, *, title: str = "answers"
                                     "copy was graded. Keep exactly one copy of each answer cell."))
         chosen[mc.grade_id or ""] = found[-1] if found else None
         used.update(c.index for c in found)
-    # recover cells whose id changed or whose metadata was lost, by the names they define
+    return chosen, used
+
+
+def _recover_renamed(mcells: list[Cell], scells: list[Cell], chosen: dict[str, Cell | None], used: set[int],
+                     master_answer_ids: set[str | None], problems: list[Problem]) -> None:
+    """Recover answer cells whose id changed or whose metadata was lost, by the names they define."""
     for mc in (c for c in mcells if c.role == "answer"):
         if chosen[mc.grade_id or ""] is not None:
             continue
@@ -168,35 +198,36 @@ def build_answers(master: Any, submission: Any | None, *, title: str = "answers"
             problems.append(Problem("missing_answer", mc.grade_id,
                                     f"answer cell '{mc.grade_id}' is missing from the notebook (deleted?); "
                                     "its answers were graded as missing."))
-    for c in scells:
-        if c.role == "answer" and c.index not in used and c.grade_id not in master_answer_ids:
-            problems.append(Problem("extra_answer", c.grade_id,
-                                    f"cell {c.index + 1} is marked as an answer cell with the unknown id "
-                                    f"'{c.grade_id}'; it was ignored."))
-    if submission is not None:
-        problems.extend(_locked_problems(mcells, scells))
 
+
+def _cell_text(mc: Cell, chosen: dict[str, Cell | None], *, submitted: bool,
+               problems: list[Problem]) -> tuple[str, str, int | None]:
+    """(text, origin, cell index) of a master api or answer cell in the module (magics commented out)."""
+    if mc.role == "api":
+        return mc.source, "master", mc.index
+    sc = chosen.get(mc.grade_id or "")
+    if sc is None:
+        return "", "missing", None
+    text, changed = _strip_magics(sc.source)
+    if changed:
+        problems.append(Problem("magic_removed", mc.grade_id,
+                                f"IPython magics or shell commands in answer cell '{mc.grade_id}' "
+                                "were ignored; answer cells must be plain Python."))
+    return text, "submission" if submitted else "master", sc.index
+
+
+def _module_text(mcells: list[Cell], chosen: dict[str, Cell | None], title: str, *, submitted: bool,
+                 problems: list[Problem]) -> tuple[str, list[CellSpan]]:
+    """The module: a header, then each api and answer cell in master order under a banner line."""
     header = (f"# {title}: answers module built by the grader.\n"
               "# api cells come from the master notebook, answer cells from the submission.\n")
     parts = [header]
     line = header.count("\n") + 1
     spans: list[CellSpan] = []
     for mc in mcells:
-        if mc.role == "api":
-            text, origin, idx = mc.source, "master", mc.index
-        elif mc.role == "answer":
-            sc = chosen.get(mc.grade_id or "")
-            if sc is None:
-                text, origin, idx = "", "missing", None
-            else:
-                text, origin, idx = sc.source, "submission" if submission is not None else "master", sc.index
-                text, changed = _strip_magics(text)
-                if changed:
-                    problems.append(Problem("magic_removed", mc.grade_id,
-                                            f"IPython magics or shell commands in answer cell '{mc.grade_id}' "
-                                            "were ignored; answer cells must be plain Python."))
-        else:
+        if mc.role not in ("api", "answer"):
             continue
+        text, origin, idx = _cell_text(mc, chosen, submitted=submitted, problems=problems)
         banner = f"# %% [{mc.role}] cell '{mc.grade_id}' ({origin})\n"
         body = text.rstrip("\n") + "\n" if text.strip() else "pass\n"
         parts.append(banner)
@@ -206,9 +237,7 @@ def build_answers(master: Any, submission: Any | None, *, title: str = "answers"
                               start=line, end=line + n - 1, cell_index=idx))
         parts.append(body)
         line += n
-    matched = sum(1 for v in chosen.values() if v is not None)
-    return AnswersSource(text="".join(parts), spans=spans, problems=problems, matched=matched,
-                         expected=len(chosen))
+    return "".join(parts), spans
 
 
 def _locked_problems(mcells: list[Cell], scells: list[Cell]) -> list[Problem]:

@@ -18,7 +18,8 @@ from grader.job import KIT_PACKAGES, Versions
 __all__ = ["EXECUTION_CODE", "versions"]
 
 #: The engine modules a notebook's execution depends on (a change re-executes).
-EXECUTION_CODE = ("execute.py", "kernel.py", "procs.py", "sandbox.py", "extract.py", "watchdog.py", "notebook.py")
+EXECUTION_CODE = ("execute.py", "cells.py", "kernel.py", "procs.py", "sandbox.py", "landlock.py", "isolation.py",
+                  "extract.py", "watchdog.py", "logsink.py", "notebook.py")
 
 
 def _hash_files(paths: list[Path], h: "hashlib._Hash") -> None:

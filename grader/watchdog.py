@@ -21,7 +21,7 @@ import time
 
 import psutil
 
-__all__ = ["CappedSink", "TreeCPU", "Watchdog", "become_subreaper", "folder_bytes", "kill_tree", "sweep_detached"]
+__all__ = ["TreeCPU", "Watchdog", "become_subreaper", "folder_bytes", "kill_tree", "sweep_detached"]
 
 
 def kill_tree(pid: int) -> None:
@@ -208,8 +208,6 @@ class Watchdog:
 
 
 PR_SET_CHILD_SUBREAPER = 36
-#: Bytes of a kernel's or check process's own stdout/stderr kept in the instructor's log.
-LOG_LIMIT = 2 << 20
 
 
 def become_subreaper() -> bool:
@@ -258,66 +256,3 @@ def sweep_detached() -> list[str]:
             continue
     psutil.wait_procs(running, timeout=3)
     return alive
-
-
-class CappedSink:
-    """A pipe for a child's stdout/stderr that copies at most ``limit`` bytes into ``target``.
-
-    Passed as ``stdout=sink.fd``: the child never holds the log file itself (so it cannot
-    truncate or flood it); past the limit one note is written and the rest is read and
-    dropped (the child never blocks on a full pipe).
-
-    Parameters
-    ----------
-    target : file
-        A text or binary file open for writing (the instructor's log).
-    limit : int
-        Bytes copied at most.
-    """
-
-    def __init__(self, target, limit: int):  # noqa: ANN001 - any writable file
-        self.target, self.limit, self.copied = target, limit, 0
-        self._r, self.fd = os.pipe()
-        self._thread = threading.Thread(target=self._pump, name="capped-sink", daemon=True)
-        self._thread.start()
-
-    def _pump(self) -> None:
-        noted = False
-        while True:
-            try:
-                chunk = os.read(self._r, 1 << 16)
-            except OSError:
-                break
-            if not chunk:
-                break
-            room = self.limit - self.copied
-            if room > 0:
-                self._write(chunk[:room])
-            if len(chunk) > room and not noted:
-                noted = True
-                self._write(f"\n[grader: output past {self.limit} bytes was discarded]\n".encode())
-            self.copied += len(chunk)
-        os.close(self._r)
-
-    def _write(self, data: bytes) -> None:
-        try:
-            if hasattr(self.target, "buffer"):
-                self.target.flush()
-                self.target.buffer.write(data)
-                self.target.buffer.flush()
-            else:
-                self.target.write(data)
-                self.target.flush()
-        except (OSError, ValueError):
-            pass
-
-    def started(self) -> None:
-        """Close this process's copy of the write end (call once the child holds its own)."""
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Wait (up to ``timeout``) for the children to close the pipe and the copy to finish."""
-        self.started()
-        self._thread.join(timeout)
