@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING
 from grader.channel import Channel
 from grader.logsink import LOG_LIMIT, CappedSink
 from grader.procs import child_env, describe_exit
-from grader.sandbox import Policy
+from grader.sandbox import Policy, read_report
 from grader.watchdog import Watchdog, kill_tree
 
 if TYPE_CHECKING:
@@ -80,12 +80,6 @@ def check_env(run: CheckRun, home: Path, extra: dict[str, str]) -> dict[str, str
     }, threads=run.threads, data=run.hidden_data)
 
 
-def _read_json(path: Path) -> dict:
-    """The JSON object in ``path``; ``{}`` when it is missing or unreadable."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 @dataclasses.dataclass
@@ -238,7 +232,7 @@ def run_attempt(run: CheckRun, checks: list[dict], ws: Workspace, *, number: int
     channel.close()
     return Attempt(reason=dog.reason or stalled or describe_exit(code), cpu_seconds=cpu, events=channel.events,
                    results=channel.results, tainted=channel.tainted, anomalies=channel.anomalies,
-                   protections=_read_json(ws.home / ".sandbox.json"))
+                   protections=read_report(ws.home / ".sandbox.json"))
 
 
 class StallDetector:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import subprocess
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from grader.config import GIB, Options
 from grader.kernel import CappedClient, SandboxedKernelManager
 from grader.logsink import LOG_LIMIT, CappedSink
 from grader.procs import child_env, describe_exit
-from grader.sandbox import Policy
+from grader.sandbox import Policy, read_report
 from grader.watchdog import Watchdog, kill_tree
 
 __all__ = ["ExecutionResult", "Limits", "execute_notebook"]
@@ -263,7 +262,7 @@ async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, stude
         if failed is not None:
             result.status, result.reason = "start_failed", failed
             return result
-        result.protections = _read_json(workdir / ".k" / "sandbox.json")
+        result.protections = read_report(workdir / ".k" / "sandbox.json")
         await _run_cells(nb, client, km, dog, limits, result, needs)
     finally:
         dog.stop()
@@ -275,8 +274,3 @@ async def _execute(nb: Any, workdir: Path, policy: Policy, limits: Limits, stude
     return result
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}

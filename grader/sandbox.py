@@ -61,7 +61,7 @@ from grader.isolation import (become_nobody, drop_capabilities, guard_network, i
 from grader.landlock import landlock_abi, read_paths, restrict
 from grader.procs import die_with_parent, thread_env
 
-__all__ = ["Policy", "apply", "landlock_abi", "main"]
+__all__ = ["Policy", "apply", "landlock_abi", "main", "read_report"]
 
 @dataclasses.dataclass
 class Policy:
@@ -280,6 +280,14 @@ def main(argv: list[str] | None = None) -> None:
         runpy.run_module(cmd[2], run_name="__main__", alter_sys=True)
         return
     os.execvp(cmd[0], cmd)
+
+
+def read_report(path: Path) -> dict:
+    """The protection report a sandboxed process wrote at ``path``; ``{}`` when missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 if __name__ == "__main__":
