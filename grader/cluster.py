@@ -221,12 +221,21 @@ def grade_on_cluster(opts: Options, todo: list[str], gb: Gradebook, versions: Ve
     checks_json = (gb.root / "checks.json").read_text(encoding="utf-8")
     reference = reference_module_path(gb).read_text(encoding="utf-8")
 
+    numba: dict[str, bytes] = {}
+
+    def numba_cache() -> bytes | None:  # the self-check fills it beside the first students
+        folder = gb.root / "cache" / "numba"
+        if "archive" not in numba and (gb.root / "cache" / "selfcheck.json").is_file() and folder.is_dir():
+            numba["archive"] = archive(folder)
+        return numba.get("archive")
+
     def task_for(student: str, watch: int | None) -> Task:
         return Task(options=config.dump(opts), client_repo=str(REPO), student=student, versions=versions,
                     notebooks=_notebooks(opts.submissions, student, opts.assignment), checks_json=checks_json,
                     reference_module=reference, student_data=str(given[0]) if given[0] else None,
                     hidden_data=str(given[1]) if given[1] else None,
-                    execution=_cached_execution(gb, opts, student, versions), limit=limit, watch_pid=watch)
+                    execution=_cached_execution(gb, opts, student, versions), limit=limit,
+                    numba_cache=numba_cache(), watch_pid=watch)
 
     with connect(opts.cluster or "") as (client, watch):
         workers = check_workers(client, task_for(todo[0], watch))

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -63,6 +64,9 @@ class Task:
         The client's cached execution of this submission (rescoring), as :func:`archive`.
     limit : float
         Wall-clock seconds after which the grading process is killed.
+    numba_cache : bytes or None
+        The client's warm numba cache (made by its self-check, trusted code), as :func:`archive`:
+        the worker's sandboxes start from it instead of compiling librosa's kernels each.
     watch_pid : int or None
         For a cluster started by the client (``local:N``): the client's process; the worker
         stops when it is gone, so nothing outlives a killed client.
@@ -79,6 +83,7 @@ class Task:
     hidden_data: str | None
     execution: bytes | None
     limit: float
+    numba_cache: bytes | None = None
     watch_pid: int | None = None
 
 
@@ -101,16 +106,14 @@ def extract(data: bytes, folder: Path) -> None:
 
 
 def _scratch() -> Path:
-    """This worker process's own folder (its gradebook, student data, numba cache)."""
+    """This worker process's own folder (its gradebook, student data, numba cache); not made here."""
     try:
         from distributed import get_worker
 
         base = Path(get_worker().local_directory)
     except (ImportError, ValueError):
-        base = Path(os.environ.get("TMPDIR", "/tmp"))
-    root = base / f"grader-{os.getpid()}"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+        base = Path(tempfile.gettempdir())
+    return base / f"grader-{os.getpid()}"
 
 
 def _rebase(path: Path, client_repo: str) -> Path:
@@ -207,6 +210,32 @@ def grade_task(task: Task) -> dict:
     scratch = _scratch()
     opts = _options(task, scratch)
     _refuse_other_versions(task, opts)
+    scratch.mkdir(parents=True, exist_ok=True)
+    try:
+        return _grade(task, opts, scratch)
+    finally:  # keep what every task shares (student data, numba cache); drop this student's files
+        _clean(task, opts, scratch)
+
+
+def _clean(task: Task, opts: Options, scratch: Path) -> None:
+    gb = Gradebook(opts.out, opts.assignment)
+    shas = [_sha_of(task.execution)] if task.execution is not None else []
+    try:
+        shas.append(json.loads(gb.record_path(task.student).read_text())["submission_sha"])
+    except (OSError, ValueError, KeyError):
+        pass
+    for sha in filter(None, shas):
+        shutil.rmtree(gb.execution_dir(sha), ignore_errors=True)
+    shutil.rmtree(opts.submissions / task.student, ignore_errors=True)
+    for f in (scratch / f"{task.student}.job.json", scratch / f"{task.student}.err"):
+        f.unlink(missing_ok=True)
+
+
+def _sha_of(execution: bytes) -> str:
+    return json.loads(_member(execution, "execution.json"))["submission_sha"]
+
+
+def _grade(task: Task, opts: Options, scratch: Path) -> dict:
     gb = Gradebook(opts.out, opts.assignment)
     atomic_write(gb.root / "checks.json", task.checks_json)
     ref = reference_module_path(gb)
@@ -214,6 +243,14 @@ def grade_task(task: Task) -> dict:
         atomic_write(ref, task.reference_module)
     if not task.student_data and not opts.answers_only:
         materialise_student_data(opts.student_data)
+    numba = gb.root / "cache" / "numba"
+    if task.numba_cache is not None and not numba.is_dir():
+        stage = numba.with_name(f".tmp-numba-{os.getpid()}-{threading.get_ident()}")
+        extract(task.numba_cache, stage)
+        try:
+            os.rename(stage, numba)
+        except OSError:  # another task of this worker put it there first
+            shutil.rmtree(stage, ignore_errors=True)
     folder = opts.submissions / task.student / opts.assignment
     if folder.exists():
         shutil.rmtree(folder)
@@ -230,7 +267,7 @@ def grade_task(task: Task) -> dict:
     for stale in (gb.record_path(task.student), gb.dir("logs") / f"{task.student}.log"):
         stale.unlink(missing_ok=True)
     if task.execution is not None:
-        sha = json.loads(_member(task.execution, "execution.json"))["submission_sha"]
+        sha = _sha_of(task.execution)
         if not (gb.execution_dir(sha) / "execution.json").is_file():
             extract(task.execution, gb.execution_dir(sha))
     job = Job(options=opts, student=task.student, versions=task.versions, threads=_threads(), cpus=None)
