@@ -20,7 +20,7 @@ import pytest
 import corpus
 from conftest import LIMITS, REPO, grade, rows
 
-SMALL = ["reference", "stub", "syntax_error", "os_exit", "linked_notebook", "renamed_file"]
+SMALL = ["reference", "stub", "os_exit", "linked_notebook", "renamed_file"]
 
 
 def _records(out: Path) -> dict[str, int]:
