@@ -20,7 +20,7 @@ import pytest
 import corpus
 from conftest import LIMITS, REPO, grade, rows
 
-SMALL = ["reference", "stub", "os_exit", "linked_notebook", "renamed_file"]
+SMALL = ["reference", "stub", "os_exit", "memory_hog", "linked_notebook", "renamed_file"]
 
 
 def _records(out: Path) -> dict[str, int]:
@@ -42,7 +42,8 @@ def _cmd(subs: Path, out: Path, *extra: str) -> list[str]:
 
 
 def test_does_the_cluster_give_the_local_grades_byte_for_byte_and_resume(tmp_path, outside):
-    """The same class graded locally and through ``--cluster local:2``: identical grades.csv,
+    """The same class graded locally and through ``--cluster local:2``: identical grades.csv
+    (a notebook past its memory limit included),
     results and executed notebooks; a second cluster run sends nothing; ``--rescore`` on the
     cluster uses the client's cached executions and gives the same table again."""
     built = corpus.build_all(outside)
@@ -55,6 +56,7 @@ def test_does_the_cluster_give_the_local_grades_byte_for_byte_and_resume(tmp_pat
     table = lambda out: (out / corpus.ASSIGNMENT / "grades.csv").read_bytes()  # noqa: E731
     assert table(remote) == table(local)
     assert rows(remote)["reference"]["status"] == "ok"
+    assert rows(remote)["memory_hog"]["status"] == "memory"  # the sandbox's limit, as on one machine
     for s in ("reference", "stub"):  # (a dying kernel's last execution_count is a race in both paths)
         executed = lambda out: (out / corpus.ASSIGNMENT / "executed" / f"{s}.ipynb").read_bytes()  # noqa: E731,B023
         assert executed(remote) == executed(local)
