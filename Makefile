@@ -12,6 +12,8 @@ ASSIGNMENTS ?= a1_spoken_digits a2_text_generation
 SUBMISSIONS ?= examples/submitted
 GRADEBOOK   ?= gradebook
 WORKERS     ?= 2
+# `make grade CLUSTER=tcp://host:8786` (or local:N): grade on a Dask cluster instead of WORKERS processes
+CLUSTER     ?=
 PYTEST_ARGS ?=
 # `make mutate`: which assignment, and extra options of `python -m authoring mutate`
 ASSIGNMENT  ?=
@@ -51,7 +53,7 @@ test-fast: $(STAMP) data ## the tests without the slow notebook executions
 
 grade: $(STAMP) data ## grade the submissions (default: the demo class) into gradebook/
 	@for a in $(ASSIGNMENTS); do \
-	  $(PY) -m grader grade $$a --submissions $(SUBMISSIONS) --out $(GRADEBOOK) --workers $(WORKERS) || exit $$?; \
+	  $(PY) -m grader grade $$a --submissions $(SUBMISSIONS) --out $(GRADEBOOK) $(if $(CLUSTER),--cluster $(CLUSTER),--workers $(WORKERS)) || exit $$?; \
 	done
 
 lab: $(STAMP) data ## open JupyterLab on assignments/ (the student view)

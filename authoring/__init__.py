@@ -10,7 +10,7 @@
     Regenerate the demo class in ``examples/submitted/`` (:mod:`authoring.demo`).
 ``mutate``
     Mutation analysis of the hidden checks (:mod:`authoring.mutate`, :mod:`authoring.mutants`,
-    :mod:`authoring.operators`).
+    :mod:`authoring.operators`, :mod:`authoring.mutation_report`).
 ``notebooks``
     Generate or check the student notebooks in ``assignments/`` (:mod:`authoring.notebooks`).
 

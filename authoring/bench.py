@@ -17,7 +17,9 @@ and checks:
 
 Results are merged into ``--out`` (default ``bench/results.json``) under ``"grading"``; other
 keys in that file (the reference notebooks' timings and figures written by other tools) are
-kept. ``--only reference,plain,serial,parallel,rescore`` picks measurements.
+kept. ``--only reference,plain,serial,parallel,rescore,cluster`` picks measurements; ``cluster``
+(:mod:`authoring.bench_cluster`: the tiny course graded through Dask, 1 vs 2 local workers,
+and the cluster path's overhead per submission) goes under ``"grading"["cluster"]``.
 """
 from __future__ import annotations
 
@@ -147,7 +149,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
     p.add_argument("--submissions", type=Path, default=REPO / "examples" / "submitted")
     p.add_argument("--assignments", default=None, help="comma-separated (default: every master with checks)")
-    p.add_argument("--only", default="reference,plain,serial,parallel,rescore")
+    p.add_argument("--only", default="reference,plain,serial,parallel,rescore,cluster")
+    p.add_argument("--cluster-students", type=int, default=40, help="class size of the cluster measurement")
     p.add_argument("--students", default=None,
                    help="comma-separated students (default: all; the whole demo class takes hours on 2 cores)")
     p.add_argument("--solutions", type=Path, default=SOLUTIONS, help=argparse.SUPPRESS)
@@ -169,13 +172,23 @@ def run(args: argparse.Namespace) -> int:
                "when": time.strftime("%Y-%m-%d %H:%M:%S"), "assignments": {}}
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
         for a in names:
-            results["assignments"][a] = bench_assignment(a, args.submissions, only=only, workdir=Path(tmp) / a,
-                                                         options={**options, "students": students})
+            if only & {"reference", "plain", "serial", "parallel", "rescore"}:
+                results["assignments"][a] = bench_assignment(a, args.submissions, only=only, workdir=Path(tmp) / a,
+                                                             options={**options, "students": students})
+        if "cluster" in only:
+            from authoring.bench_cluster import bench_cluster
+
+            results["cluster"] = bench_cluster(Path(tmp) / "cluster", n=args.cluster_students)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     try:
         doc = json.loads(args.out.read_text())
     except (OSError, ValueError):
         doc = {}
+    old = doc.get("grading") or {}
+    if not results["assignments"]:  # only the cluster was measured: keep the assignments' figures
+        results["assignments"] = old.get("assignments", {})
+    if "cluster" not in results and "cluster" in old:
+        results["cluster"] = old["cluster"]
     doc["grading"] = results
     args.out.write_text(json.dumps(doc, indent=1))
     print(json.dumps(results, indent=1))

@@ -13,7 +13,8 @@ the cells its checks target (the cells of which that file killed at least one mu
 file killed anything forms its own group). Mutants listed in
 ``<checks>/<assignment>/equivalent_mutants.toml`` (``"<mutant id>" = "why it cannot be
 caught"``) are counted as equivalent and left out of the score; an entry whose id is not
-generated any more is reported as stale. The report goes to ``bench/mutation-<assignment>.json``.
+generated any more is reported as stale. The report goes to ``bench/mutation-<assignment>.json``;
+scoring and the report are :mod:`authoring.mutation_report`.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from typing import Any
 
 import nbformat
 
+from authoring import mutation_report as report_
 from authoring.mutants import Mutant, mutate_cell
 from authoring.operators import OPERATORS
 from grader.assignments import CHECKS, SOLUTIONS
@@ -38,7 +40,7 @@ from grader.context import REPO
 from grader.errors import GraderError
 from grader.notebook import cells_of, read_master
 
-__all__ = ["EQUIVALENTS_FILE", "add_arguments", "format_report", "generate", "load_equivalents", "run",
+__all__ = ["EQUIVALENTS_FILE", "add_arguments", "generate", "load_equivalents", "run",
            "run_mutation", "sample"]
 
 HELP = "mutation analysis: do the hidden checks catch mutants of the master?"
@@ -130,10 +132,6 @@ def _write_submissions(master: Any, mutants: list[Mutant], root: Path, assignmen
             path.write_text(text, encoding="utf-8")
 
 
-def _file(nodeid: str) -> str:
-    return Path(nodeid.split("::", 1)[0]).name
-
-
 def run_mutation(assignment: str, *, operators: list[str] | None = None, cells: list[str] | None = None,
                  limit: int | None = None, workers: int = 2, work: Path | None = None, out: Path | None = None,
                  solutions: Path = SOLUTIONS, checks: Path = CHECKS,
@@ -177,7 +175,6 @@ def run_mutation(assignment: str, *, operators: list[str] | None = None, cells: 
     if limit is not None:
         mutants = sample(mutants, limit)
     work = (work or REPO / "gradebook" / "mutants").resolve()
-    out = out or REPO / "bench" / f"mutation-{assignment}.json"
     equivalents = load_equivalents(checks / assignment / EQUIVALENTS_FILE)
     _write_submissions(master, mutants, work / "submitted", assignment)
     summary = grade_assignment(Options(assignment=assignment, submissions=work / "submitted",
@@ -185,47 +182,13 @@ def run_mutation(assignment: str, *, operators: list[str] | None = None, cells: 
                                        solutions=solutions, checks=checks, hidden_data=hidden_data,
                                        check_timeout=check_timeout, progress=progress))
     records = work / "gradebook" / assignment / "cache" / "records"
-    ref = json.loads((records / f"{REFERENCE}.json").read_text())
-    if ref["status"] == "grader_error":
-        raise GraderError(f"the unchanged master could not be graded: {ref['reason']}; "
-                          f"see {work / 'gradebook' / assignment / 'logs' / 'reference.log'}")
-    ref_scores = {c["nodeid"]: c["score"] for c in ref["checks"] if not c["run"]}
-    rows = []
-    for m in mutants:
-        rec = json.loads((records / f"{m.id}.json").read_text())
-        killers = sorted(c["nodeid"] for c in rec["checks"]
-                         if c["nodeid"] in ref_scores and c["score"] < ref_scores[c["nodeid"]])
-        total = sum(c["score"] for c in rec["checks"] if c["nodeid"] in ref_scores)
-        if rec["status"] == "grader_error":
-            status = "error"
-        elif total < sum(ref_scores.values()) - 1e-9:
-            status = "killed"
-        else:
-            status = "equivalent" if m.id in equivalents else "surviving"
-        rows.append({"id": m.id, "cell": m.cell, "operator": m.operator, "line": m.line,
-                     "description": m.description, "status": status, "killed_by": killers,
-                     "equivalent_reason": equivalents.get(m.id), "diff": m.diff()})
-    cell_files: dict[str, set[str]] = {}
-    for r in rows:
-        cell_files.setdefault(r["cell"], set()).update(_file(k) for k in r["killed_by"])
-    groups: dict[str, dict] = {}
-    for r in rows:
-        for g in sorted(cell_files[r["cell"]]) or [f"(no check killed a mutant of cell {r['cell']})"]:
-            grp = groups.setdefault(g, {"cells": [], "generated": 0, "killed": 0, "equivalent": 0,
-                                        "surviving": 0, "error": 0, "surviving_ids": []})
-            if r["cell"] not in grp["cells"]:
-                grp["cells"].append(r["cell"])
-            grp["generated"] += 1
-            grp[r["status"]] += 1
-            if r["status"] == "surviving":
-                grp["surviving_ids"].append(r["id"])
-    for grp in groups.values():
-        grp["score"] = _score(grp["killed"], grp["surviving"])
-    counts = {s: sum(r["status"] == s for r in rows) for s in ("killed", "equivalent", "surviving", "error")}
+    reference = report_.read_reference(records, REFERENCE, work / "gradebook" / assignment / "logs" / "reference.log")
+    rows = report_.classify(mutants, records, reference, equivalents)
+    counts = {s: sum(r["status"] == s for r in rows) for s in report_.STATUSES}
     report = {"assignment": assignment, "generated": len(every), "sampled": len(mutants),
               "graded_now": summary["graded"],
-              **counts, "score": _score(counts["killed"], counts["surviving"]),
-              "reference_score": sum(ref_scores.values()),
+              **counts, "score": report_.mutation_score(counts["killed"], counts["surviving"]),
+              "reference_score": sum(reference.values()),
               "operators": operators or list(OPERATORS), "cells": cells, "limit": limit,
               "stale_equivalents": sorted(set(equivalents) - every),
               "marked_equivalent_but_killed": sorted(r["id"] for r in rows
@@ -233,44 +196,12 @@ def run_mutation(assignment: str, *, operators: list[str] | None = None, cells: 
               "reference_failures": summary.get("reference_failures", []),
               "seconds": round(time.monotonic() - t0, 2), "grading_seconds": summary["seconds"],
               "seconds_per_graded": round(summary["seconds"] / summary["graded"], 2) if summary["graded"] else None,
-              "groups": dict(sorted(groups.items())), "mutants": rows}
+              "groups": report_.group(rows), "mutants": rows}
+    out = out or REPO / "bench" / f"mutation-{assignment}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     report["report"] = str(out)
     return report
-
-
-def _score(killed: int, surviving: int) -> float | None:
-    return round(killed / (killed + surviving), 4) if killed + surviving else None
-
-
-def format_report(report: dict, *, diffs: bool = True) -> str:
-    """A readable Markdown summary of a :func:`run_mutation` report."""
-    pct = lambda s: "n/a" if s is None else f"{100 * s:.0f} %"  # noqa: E731
-    lines = [f"# Mutation analysis of {report['assignment']}", "",
-             f"{report['sampled']} of {report['generated']} mutants graded ({report['graded_now']} submissions "
-             f"graded now, the reference included; the rest from the cache) in {report['seconds']:.0f} s: "
-             f"{report['killed']} killed, {report['surviving']} surviving, {report['equivalent']} equivalent, "
-             f"{report['error']} grader errors; mutation score {pct(report['score'])}.", "",
-             "| check file | cells | mutants | killed | equivalent | surviving | score |",
-             "|---|---|---|---|---|---|---|"]
-    for name, g in report["groups"].items():
-        lines.append(f"| {name} | {', '.join(g['cells'])} | {g['generated']} | {g['killed']} | {g['equivalent']} "
-                     f"| {g['surviving']} | {pct(g['score'])} |")
-    for key, what in (("reference_failures", "checks the unchanged master fails (fix them first)"),
-                      ("stale_equivalents", "stale entries in the equivalent-mutants file (no such mutant)"),
-                      ("marked_equivalent_but_killed", "marked equivalent but killed (remove the entry)")):
-        if report[key]:
-            lines += ["", f"{what}: {', '.join(report[key])}"]
-    survivors = [r for r in report["mutants"] if r["status"] == "surviving"]
-    if survivors:
-        lines += ["", "## Surviving mutants (gaps, or equivalent: mark them in "
-                      f"<checks>/{report['assignment']}/{EQUIVALENTS_FILE})"]
-        for r in survivors:
-            lines += ["", f"### {r['id']} — {r['description']} (line {r['line']})"]
-            if diffs:
-                lines += ["```diff", r["diff"].rstrip("\n"), "```"]
-    return "\n".join(lines)
 
 
 def add_arguments(m: argparse.ArgumentParser) -> None:
@@ -300,6 +231,6 @@ def run(args: argparse.Namespace) -> int:
                           limit=args.limit, workers=args.workers, work=args.work, out=args.out,
                           solutions=args.solutions, checks=args.checks, hidden_data=args.data_dir,
                           check_timeout=args.check_timeout, progress=not args.no_progress)
-    print(format_report(report, diffs=not args.no_diffs))
+    print(report_.format_report(report, diffs=not args.no_diffs, equivalents_file=EQUIVALENTS_FILE))
     print(f"\nreport: {report['report']}")
     return 0

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -26,7 +27,7 @@ from grader.config import Options
 from grader.errors import GraderError
 from grader.extract import build_answers
 from grader.gradebook import Gradebook, atomic_write, grades_table
-from grader.job import Job, check_run, limits_of, reference_module_path, resolve
+from grader.job import Job, check_run, limits_of, materialise_student_data, reference_module_path, resolve
 from grader.notebook import NotebookUnreadable, cells_of, file_digest, read_master
 from grader.pool import Worker, cpu_slots, run_pool
 from grader.record import STATUSES, Record, Status
@@ -65,17 +66,6 @@ def _lock(root: Path) -> Iterator[None]:
         yield
     finally:
         f.close()
-
-
-def _materialise_student_data(dest: Path) -> None:
-    import source_data as sd
-
-    if not sd.is_student_folder(dest):
-        try:
-            sd.materialise_student(dest, link=True)
-        except OSError:
-            sd.materialise_student(dest, link=False)
-    dest.chmod(0o755)  # made by mkdtemp (0700); a kernel running as another user must read it
 
 
 def _manual_cells(master: object) -> list[dict]:
@@ -118,13 +108,17 @@ def grade_assignment(opts: Options) -> dict:
         For instructor-side problems (no master, no checks, bad folders, another batch running).
     """
     t0 = time.monotonic()
+    explicit = (opts.student_data is not None, opts.hidden_data is not None)
     opts = resolve(opts)
+    # the data folders given on the command line; a cluster's workers make their own when not given
+    given = (opts.student_data if explicit[0] else None, opts.hidden_data if explicit[1] else None)
     assignment = _validate(opts)
     everyone = list_students(opts.submissions)
     if opts.students:
         everyone = [s for s in everyone if s in set(opts.students)]
     gb = Gradebook(opts.out, opts.assignment)
-    Worker.warm_up()  # start the fork server (imports) while the checks are collected
+    if not opts.cluster:
+        Worker.warm_up()  # start the fork server (imports) while the checks are collected
     with _lock(gb.root):
         for stale in [*gb.dir("cache/executions").glob(".tmp-*"), *gb.dir("runs").glob(".tmp-*")]:
             shutil.rmtree(stale, ignore_errors=True)
@@ -143,9 +137,9 @@ def grade_assignment(opts: Options) -> dict:
                                    name="self-check", daemon=True)
         if todo:
             checker.start()
-            if not opts.answers_only and opts.student_data == opts.out / ".student-data":
-                _materialise_student_data(opts.student_data)  # the default: made once per gradebook
-        _grade_all(todo, everyone, opts, gb, checks, manual, ver, threads)
+            if not opts.answers_only and not opts.cluster and opts.student_data == opts.out / ".student-data":
+                materialise_student_data(opts.student_data)  # the default: made once per gradebook
+        cluster = _grade_all(todo, everyone, opts, gb, checks, manual, ver, threads, given)
         if checker.is_alive():
             checker.join()
         records = gb.records(everyone)
@@ -155,12 +149,15 @@ def grade_assignment(opts: Options) -> dict:
             statuses[r.status.value] = statuses.get(r.status.value, 0) + 1
         return {"gradebook": str(gb.root), "students": len(everyone), "graded": len(todo),
                 "skipped": len(everyone) - len(todo), "statuses": statuses,
-                "reference_failures": selfcheck["failed"], "seconds": round(time.monotonic() - t0, 2)}
+                "reference_failures": selfcheck["failed"], "seconds": round(time.monotonic() - t0, 2),
+                **({"cluster": {"address": opts.cluster, "workers": cluster}} if opts.cluster else {})}
 
 
 def _grade_all(todo: list[str], everyone: list[str], opts: Options, gb: Gradebook, checks: list[dict],
-               manual: list[dict], ver, threads: int) -> None:
+               manual: list[dict], ver, threads: int, given: tuple[Path | None, Path | None]) -> dict | None:
+    """Grade ``todo`` in local worker processes or on ``opts.cluster``; the cluster's workers seen."""
     jobs, errs = gb.dir("cache/jobs"), gb.dir("cache/workers")
+    limit = (opts.timeout + opts.all_checks_timeout) * opts.wall_factor + 300
     bar = None
     if opts.progress and todo:
         from tqdm import tqdm
@@ -172,20 +169,31 @@ def _grade_all(todo: list[str], everyone: list[str], opts: Options, gb: Gradeboo
         return Job(options=opts, student=student, versions=ver, threads=threads, cpus=cpus).save(
             jobs / f"{student}.json")
 
-    def finished(student: str, code: int | None) -> None:
-        rec = gb.read_record(student)
-        if rec is None or rec.grade_version != ver.grade:
-            tail = (errs / f"{student}.err").read_text(errors="replace")[-2000:]
-            why = "timed out" if code is None else f"failed (exit {code})"
-            _error_record(gb, student, opts, checks, manual, f"the grader's worker {why}; see its log", tail)
+    def finished(student: str, problem: tuple[str, str] | None) -> None:
+        if problem is not None:
+            _error_record(gb, student, opts, checks, manual, *problem)
         if bar is not None:
             bar.update(1)
             bar.set_postfix_str(f"{bar.total - bar.n} left")
         atomic_write(gb.root / "grades.csv", grades_table(gb.records(everyone), checks, manual))
 
+    def worker_ended(student: str, code: int | None) -> None:
+        rec = gb.read_record(student)
+        problem = None
+        if rec is None or rec.grade_version != ver.grade:
+            why = "timed out" if code is None else f"failed (exit {code})"
+            problem = (f"the grader's worker {why}; see its log",
+                       (errs / f"{student}.err").read_text(errors="replace")[-2000:])
+        finished(student, problem)
+
     try:
-        run_pool(todo, job_for, cpu_slots(opts.workers), errs,
-                 limit=(opts.timeout + opts.all_checks_timeout) * opts.wall_factor + 300, finished=finished)
+        if opts.cluster and todo:
+            from grader.cluster import grade_on_cluster
+
+            said = (lambda m: bar.write(m)) if bar is not None else (lambda m: print(m, file=sys.stderr))
+            return grade_on_cluster(opts, todo, gb, ver, limit=limit, given=given, finished=finished, said=said)
+        run_pool(todo, job_for, cpu_slots(opts.workers), errs, limit=limit, finished=worker_ended)
+        return None
     finally:
         if bar is not None:
             bar.close()

@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.assignment}: {summary['students']} student(s) ({summary['graded']} graded now, "
               f"{summary['skipped']} unchanged) in {summary['seconds']:.0f} s: {st}")
         print(f"gradebook: {summary['gradebook']}/grades.csv (feedback/, results/, executed/, logs/)")
+        if summary.get("cluster", {}).get("workers"):
+            c = summary["cluster"]
+            print(f"cluster {c['address']}: {len(c['workers'])} worker(s) seen: {', '.join(c['workers'])}")
     if summary.get("reference_failures"):
         print(f"warning: the reference solution fails {len(summary['reference_failures'])} check(s): "
               f"{', '.join(summary['reference_failures'])}; see {summary['gradebook']}/cache/selfcheck.log",

@@ -60,6 +60,9 @@ class Options:
                                 "nbgrader submitted/ folder (default: the demo class, examples/submitted)")
     out: Path = setting(REPO / "gradebook", "gradebook folder (default: gradebook)")
     workers: int = setting(1, "submissions graded in parallel (default {default})")
+    cluster: str | None = setting(None, "grade on a Dask cluster: a scheduler's address (tcp://host:8786) or "
+                                        "local:N (N worker processes on this machine); --workers is then unused",
+                                  metavar="ADDRESS")
     timeout: float = setting(1800.0, "CPU seconds per notebook, counted over the kernel and its child "
                                      "processes (default {default:g}): the same at any machine load")
     cell_timeout: float = setting(600.0, "CPU seconds per cell (default {default:g}); the cell is "

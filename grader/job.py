@@ -23,7 +23,8 @@ from grader.execute import Limits
 from grader.gradebook import Gradebook
 from grader.sandbox import Policy
 
-__all__ = ["Job", "Versions", "check_run", "kernel_policy", "limits_of", "reference_needs", "resolve"]
+__all__ = ["Job", "Versions", "check_run", "kernel_policy", "limits_of", "materialise_student_data", "reference_needs",
+           "resolve"]
 
 #: The kit's packages a kernel imports (readable file by file, their data caches are not).
 KIT_PACKAGES = ("kit", "source_data")
@@ -111,6 +112,18 @@ def resolve(opts: Options) -> Options:
     return dataclasses.replace(opts, submissions=opts.submissions.resolve(), out=opts.out.resolve(),
                                solutions=opts.solutions.resolve(), checks=opts.checks.resolve(),
                                hidden_data=hidden, student_data=student)
+
+
+def materialise_student_data(dest: Path) -> None:
+    """Make the student-only data folder ``dest`` (links into the data cache where possible), once."""
+    import source_data as sd
+
+    if not sd.is_student_folder(dest):
+        try:
+            sd.materialise_student(dest, link=True)
+        except OSError:
+            sd.materialise_student(dest, link=False)
+    dest.chmod(0o755)  # made by mkdtemp (0700); a kernel running as another user must read it
 
 
 def reference_module_path(gb: Gradebook) -> Path:
