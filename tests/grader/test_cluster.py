@@ -6,6 +6,7 @@ starts) or a ``python -m dask scheduler`` / ``dask worker`` pair started by the 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -53,7 +54,10 @@ def test_does_the_cluster_give_the_local_grades_byte_for_byte_and_resume(tmp_pat
     summary = grade(subs, remote, "--cluster", "local:2")
     assert summary["graded"] == len(SMALL) + 1
     assert len(summary["cluster"]["workers"]) == 2
-    table = lambda out: (out / corpus.ASSIGNMENT / "grades.csv").read_bytes()  # noqa: E731
+    # byte for byte, but for the memory peak a watchdog sampled (e.g. "1.1 GiB > 1.0 GiB": it
+    # varies between any two runs, on one machine too)
+    table = lambda out: re.sub(rb"\(\d+\.\d GiB > ", b"(peak > ",  # noqa: E731
+                               (out / corpus.ASSIGNMENT / "grades.csv").read_bytes())
     assert table(remote) == table(local)
     assert rows(remote)["reference"]["status"] == "ok"
     assert rows(remote)["memory_hog"]["status"] == "memory"  # the sandbox's limit, as on one machine
