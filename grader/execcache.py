@@ -98,6 +98,13 @@ def execution_for(job: Job, sha: str, master: Any, nb: Any, tmp: Path, log: Call
     return target, info
 
 
+def _version_of(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / "execution.json").read_text()).get("exec_version")
+    except (OSError, ValueError):
+        return None
+
+
 def _store(executions: Path, target: Path, work: Path, executed: Any, info: dict, max_bytes: int) -> None:
     """Stage the execution's outputs beside ``target`` and rename them into place."""
     stage = executions / f".tmp-{target.name[:16]}-{os.getpid()}"
@@ -108,7 +115,12 @@ def _store(executions: Path, target: Path, work: Path, executed: Any, info: dict
     nbformat.write(executed, str(stage / "executed.ipynb"))
     (stage / "execution.json").write_text(json.dumps(info, indent=1))
     if target.exists():
-        shutil.rmtree(target, ignore_errors=True)
+        if _version_of(target) == info.get("exec_version"):
+            # another worker executed the same submission (two students' identical files) and
+            # its checks may be reading it now: keep that one, never pull it from under them
+            shutil.rmtree(stage, ignore_errors=True)
+            return
+        shutil.rmtree(target, ignore_errors=True)  # a stale execution of an older kit
     try:
         os.rename(stage, target)
     except OSError:  # another worker stored the same submission first

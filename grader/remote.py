@@ -3,8 +3,8 @@
 The client (:mod:`grader.cluster`) sends each student as one :class:`Task`. The worker, which
 has its own copy of the kit (the same version: it refuses a task of another version) and
 fetches its own data through :mod:`source_data`, grades the submission exactly as a local
-worker does — ``python -m grader.worker JOB.json`` in a fresh process, sandboxed execution and
-checks — in a scratch gradebook of its own, and returns what the client's gradebook needs:
+worker does — a fresh process forked from a preloaded fork server (:class:`grader.pool.Worker`),
+sandboxed execution and checks — in a scratch gradebook of its own, and returns what the client's gradebook needs:
 the record, the instructor's log and the execution (executed notebook, ``artifacts/``,
 ``runs/``) as an archive. The client writes its gradebook itself (:func:`grader.cluster.receive`).
 """
@@ -15,8 +15,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tarfile
 import tempfile
 import threading
@@ -30,6 +28,7 @@ from grader.context import REPO
 from grader.errors import GraderError
 from grader.gradebook import Gradebook, atomic_write
 from grader.job import Job, Versions, limits_of, materialise_student_data, reference_module_path
+from grader.pool import Worker
 from grader.versioning import versions
 from grader.watchdog import kill_tree
 
@@ -286,19 +285,22 @@ def _member(data: bytes, name: str) -> bytes:
 
 
 def _run(job: Path, err: Path, limit: float) -> int | None:
-    """``python -m grader.worker JOB`` (killed with its tree past ``limit`` seconds); its exit code."""
-    with open(err, "w") as f:
-        proc = subprocess.Popen([sys.executable, "-m", "grader.worker", str(job)], stdout=f,
-                                stderr=subprocess.STDOUT, cwd=str(REPO))
+    """Grade the job in a fresh worker process (forked from this worker's preloaded fork server,
+    as on one machine), killed with its tree past ``limit`` seconds; its exit code (None: killed)."""
+    import multiprocessing
+
+    # Dask's worker processes are daemonic, and multiprocessing refuses children to those; ours
+    # cannot be orphaned (they die with this process: parent-death signal and orphan watch)
+    multiprocessing.current_process().daemon = False
+    proc = Worker(job, err)
+    deadline = time.monotonic() + limit
     try:
-        return proc.wait(timeout=limit)
-    except subprocess.TimeoutExpired:
-        kill_tree(proc.pid)
-        proc.wait(5)
-        return None
+        while (code := proc.poll()) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return code
     finally:
         if proc.poll() is None:
-            kill_tree(proc.pid)
+            proc.kill()
 
 
 def _collect(gb: Gradebook, student: str, err: Path, code: int | None) -> dict:
