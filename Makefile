@@ -12,8 +12,10 @@ ASSIGNMENTS ?= a1_spoken_digits a2_text_generation
 SUBMISSIONS ?= examples/submitted
 GRADEBOOK   ?= gradebook
 WORKERS     ?= 2
-# `make grade CLUSTER=tcp://host:8786` (or local:N): grade on a Dask cluster instead of WORKERS processes
-CLUSTER     ?=
+# Where `make grade` grades: a local Dask cluster of WORKERS processes (every kernel may use every
+# core, so none idles while the last long submission runs), a scheduler's address
+# (CLUSTER=tcp://host:8786), or CLUSTER= (empty) for the pinned worker pool of `--workers`.
+CLUSTER     ?= local:$(WORKERS)
 PYTEST_ARGS ?=
 # `make mutate`: which assignment, and extra options of `python -m authoring mutate`
 ASSIGNMENT  ?=
