@@ -26,6 +26,7 @@ from grader import config
 from grader.config import Options
 from grader.context import REPO
 from grader.errors import GraderError
+from grader.execcache import reusable
 from grader.gradebook import Gradebook, atomic_write
 from grader.job import Versions, reference_module_path
 from grader.record import Record
@@ -140,13 +141,9 @@ def _cached_execution(gb: Gradebook, opts: Options, student: str, versions: Vers
         sha = file_digest(path) if path is not None else None
     except NotebookUnreadable:
         return None
-    meta = gb.execution_dir(sha) / "execution.json" if sha else None
-    if meta is None or not meta.is_file():
+    if sha is None or reusable(gb.execution_dir(sha), versions.execution, opts.rescore) is None:
         return None
-    info = json.loads(meta.read_text())
-    if opts.rescore or info.get("exec_version") == versions.execution:
-        return archive(meta.parent)
-    return None
+    return archive(gb.execution_dir(sha))
 
 
 def receive(gb: Gradebook, opts: Options, student: str, result: dict) -> tuple[str, str] | None:

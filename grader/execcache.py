@@ -22,19 +22,28 @@ from grader.gradebook import copy_tree_safely
 from grader.job import Job, kernel_policy, limits_of, reference_needs
 from grader.watchdog import sweep_detached
 
-__all__ = ["execution_for"]
+__all__ = ["execution_for", "reusable"]
 
 
-def _cached(job: Job, target: Path, log: Callable[[str], None]) -> dict | None:
+def reusable(target: Path, execution_version: str, rescore: bool) -> dict | None:
+    """The summary of the execution stored in ``target`` if it may be reused, else None.
+
+    It may when it was made with ``execution_version``, or always when ``rescore`` (rescoring
+    never executes).
+    """
     meta = target / "execution.json"
     if not meta.is_file():
         return None
     info = json.loads(meta.read_text())
-    if job.options.rescore or info.get("exec_version") == job.versions.execution:
+    return info if rescore or info.get("exec_version") == execution_version else None
+
+
+def _cached(job: Job, target: Path, log: Callable[[str], None]) -> dict | None:
+    info = reusable(target, job.versions.execution, job.options.rescore)
+    if info is not None:
         log(f"using the cached execution {target.name[:12]} ({info['status']})")
         info["cached"] = True
-        return info
-    return None
+    return info
 
 
 def execution_for(job: Job, sha: str, master: Any, nb: Any, tmp: Path, log: Callable[[str], None],

@@ -140,15 +140,18 @@ def _options(task: Task, scratch: Path) -> Options:
                                hidden_data=_rebase(hidden, task.client_repo), progress=False, cluster=None)
 
 
+def _versions(opts: Options) -> Versions:
+    assignment: Assignment = find(opts.assignment, opts.solutions, opts.checks)
+    return versions(opts, assignment, limits_of(opts, 1))  # (threads are not part of a version)
+
+
 def worker_version(task: Task) -> str:
     """The grade version this worker's kit gives the task's assignment and options."""
-    opts = _options(task, _scratch())
-    assignment: Assignment = find(opts.assignment, opts.solutions, opts.checks)
-    return versions(opts, assignment, limits_of(opts, 1)).grade
+    return _versions(_options(task, _scratch())).grade
 
 
 def _refuse_other_versions(task: Task, opts: Options) -> None:
-    mine = versions(opts, find(opts.assignment, opts.solutions, opts.checks), limits_of(opts, 1))
+    mine = _versions(opts)
     if mine != task.versions:
         raise GraderError(f"this worker's kit grades {opts.assignment} with version {mine.grade[:12]}, the batch "
                           f"with {task.versions.grade[:12]}: install the client's kit (same commit, same "
