@@ -7,7 +7,8 @@ machine, which stop with the client. Each student is one task (:class:`grader.re
 the worker grades the submission as a local worker would and returns the record, the log
 and the execution; :func:`receive` writes them into the client's gradebook, record last, so
 the cache and resume work as on one machine. Before anything is sent every worker's kit must
-give the batch's version (:func:`check_workers`); a worker killed mid-task has its task run
+give the batch's version (:func:`check_workers`); a worker of another kit that joins later
+refuses its task, which is sent again to the others only; a worker killed mid-task has its task run
 again elsewhere by the scheduler, and a task that kills its workers again and again becomes a
 ``grader_error`` row.
 """
@@ -18,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Callable, Iterator
@@ -37,6 +39,7 @@ __all__ = ["LOCAL", "check_workers", "connect", "grade_on_cluster", "receive"]
 
 LOCAL = "local:"
 CONNECT_TIMEOUT = 30.0  # seconds to reach a scheduler and see its first worker
+MAX_REFUSALS = 3  # times one task is sent again after a worker of another kit refused it
 
 Finished = Callable[[str, "tuple[str, str] | None"], None]
 
@@ -91,6 +94,16 @@ def workers_of(client: object) -> dict[str, dict]:
     return {a: {"host": w.get("host"), "nthreads": w.get("nthreads")} for a, w in sorted(info.items())}
 
 
+def _mismatched(client: object, probe: Task) -> dict[str, str]:
+    """The workers whose kit cannot grade ``probe``'s batch: address → what they said."""
+    try:
+        seen = client.run(worker_version, probe, on_error="return")  # type: ignore[attr-defined]
+    except OSError as e:
+        raise GraderError(f"the cluster's workers could not be asked their kit version: {e}") from None
+    return {addr: f"{type(v).__name__}: {v}" if isinstance(v, BaseException) else f"version {v[:12]}"
+            for addr, v in sorted(seen.items()) if isinstance(v, BaseException) or v != probe.versions.grade}
+
+
 def check_workers(client: object, probe: Task) -> dict[str, dict]:
     """Every worker's kit must grade with the batch's version; the workers seen.
 
@@ -99,20 +112,15 @@ def check_workers(client: object, probe: Task) -> dict[str, dict]:
     GraderError
         Naming each worker that cannot grade the assignment or gives another version.
     """
-    try:
-        seen = client.run(worker_version, probe, on_error="return")  # type: ignore[attr-defined]
-    except OSError as e:
-        raise GraderError(f"the cluster's workers could not be asked their kit version: {e}") from None
-    bad = [f"{addr} ({type(v).__name__}: {v})" if isinstance(v, BaseException) else
-           f"{addr} (version {v[:12]})" for addr, v in sorted(seen.items())
-           if isinstance(v, BaseException) or v != probe.versions.grade]
-    if bad:
-        raise GraderError(f"{len(bad)} of {len(seen)} cluster workers cannot grade "
-                          f"with this kit (version {probe.versions.grade[:12]}): {'; '.join(bad)}; install the "
-                          "client's kit (same commit, same reference/ and checks) on every worker")
+    bad = _mismatched(client, probe)
     workers = workers_of(client)
+    if bad:
+        raise GraderError(f"{len(bad)} of {len(workers)} cluster workers cannot grade "
+                          f"with this kit (version {probe.versions.grade[:12]}): "
+                          f"{'; '.join(f'{a} ({why})' for a, why in bad.items())}; install the "
+                          "client's kit (same commit, same reference/ and checks) on every worker")
     for addr in workers:
-        workers[addr]["version"] = seen.get(addr, "")[:12]
+        workers[addr]["version"] = probe.versions.grade[:12]
     return workers
 
 
@@ -212,12 +220,8 @@ def grade_on_cluster(opts: Options, todo: list[str], gb: Gradebook, versions: Ve
     GraderError
         When the cluster cannot be reached or a worker has another kit version.
     """
-    from distributed import as_completed
-    from distributed.scheduler import KilledWorker
-
     checks_json = (gb.root / "checks.json").read_text(encoding="utf-8")
     reference = reference_module_path(gb).read_text(encoding="utf-8")
-
     numba: dict[str, bytes] = {}
 
     def numba_cache() -> bytes | None:  # the self-check fills it beside the first students
@@ -226,45 +230,110 @@ def grade_on_cluster(opts: Options, todo: list[str], gb: Gradebook, versions: Ve
             numba["archive"] = archive(folder)
         return numba.get("archive")
 
-    def task_for(student: str, watch: int | None) -> Task:
-        return Task(options=config.dump(opts), client_repo=str(REPO), student=student, versions=versions,
-                    notebooks=_notebooks(opts.submissions, student, opts.assignment), checks_json=checks_json,
-                    reference_module=reference, student_data=str(given[0]) if given[0] else None,
-                    hidden_data=str(given[1]) if given[1] else None,
-                    execution=_cached_execution(gb, opts, student, versions), limit=limit,
-                    numba_cache=numba_cache(), watch_pid=watch)
-
     with connect(opts.cluster or "") as (client, watch):
-        workers = check_workers(client, task_for(todo[0], watch))
+        def task_for(student: str) -> Task:
+            return Task(options=config.dump(opts), client_repo=str(REPO), student=student, versions=versions,
+                        notebooks=_notebooks(opts.submissions, student, opts.assignment), checks_json=checks_json,
+                        reference_module=reference, student_data=str(given[0]) if given[0] else None,
+                        hidden_data=str(given[1]) if given[1] else None,
+                        execution=_cached_execution(gb, opts, student, versions), limit=limit,
+                        numba_cache=numba_cache(), watch_pid=watch)
+
+        workers = check_workers(client, task_for(todo[0]))
         said(f"cluster {opts.cluster}: {len(workers)} worker(s): "
              + ", ".join(f"{a} ({w['host']}, {w['nthreads']} thread(s))" for a, w in workers.items()))
-        pending, batch = list(todo), uuid.uuid4().hex[:8]
-        running = as_completed()
-        names: dict[str, str] = {}
-
-        def submit() -> None:
-            student = pending.pop(0)
-            fut = client.submit(grade_task, task_for(student, watch), key=f"grade-{student}-{batch}", pure=False)
-            names[fut.key] = student
-            running.add(fut)
-
-        window = max(2, 2 * sum(w["nthreads"] or 1 for w in workers_of(client).values()))
-        for _ in range(min(window, len(pending))):
-            submit()
-        for fut in running:
-            student = names.pop(fut.key)
-            try:
-                problem = receive(gb, opts, student, fut.result())
-            except KilledWorker as e:
-                problem = ("the cluster worker grading it died each time it was tried (killed, or its machine "
-                           "ran out of memory); see the scheduler's log", str(e))
-            except GraderError as e:
-                problem = (f"refused by a cluster worker: {e}", "")
-            except Exception as e:  # noqa: BLE001 - one task's failure must not stop the batch
-                problem = (f"the cluster task failed ({type(e).__name__}: {str(e)[:300]})", repr(e))
-            finally:
-                fut.release()
-            finished(student, problem)
-            if pending:
-                submit()
+        _Dispatch(client, task_for, lambda student, result: receive(gb, opts, student, result), finished,
+                  said).run(todo)
     return workers
+
+
+class _Dispatch:
+    """Sends the tasks, one per worker thread at a time, and hands each result to ``receive``.
+
+    The tasks are topped up as they finish and as workers join (checked every second), so a
+    task never waits behind another on a busy worker while a thread is idle. A worker of
+    another kit that joined after :func:`check_workers` refuses its task: the task is sent
+    again, it and every later one only to this kit's workers (``MAX_REFUSALS`` times at most).
+    """
+
+    def __init__(self, client: object, task_for: Callable[[str], Task],
+                 receive: Callable[[str, dict], "tuple[str, str] | None"], finished: Finished,
+                 said: Callable[[str], None]) -> None:
+        self.client, self.task_for, self.receive, self.finished, self.said = client, task_for, receive, finished, said
+        self.batch = uuid.uuid4().hex[:8]
+        self.pending: list[str] = []
+        self.active: dict[object, str] = {}  # future → student
+        self.bad: dict[str, str] = {}  # workers of another kit: address → their version
+        self.refused: dict[str, int] = {}
+
+    def allowed(self) -> dict[str, dict]:
+        """The workers tasks may go to now."""
+        return {a: w for a, w in workers_of(self.client).items() if a not in self.bad}
+
+    def submit(self, student: str) -> None:
+        key = f"grade-{student}-{self.batch}-{self.refused.get(student, 0)}"
+        fut = self.client.submit(grade_task, self.task_for(student), key=key, pure=False,  # type: ignore[attr-defined]
+                                 workers=list(self.allowed()) if self.bad else None, allow_other_workers=False)
+        self.active[fut] = student
+
+    def top_up(self) -> None:
+        room = sum(w["nthreads"] or 1 for w in self.allowed().values()) - len(self.active)
+        while self.pending and room > 0:
+            self.submit(self.pending.pop(0))
+            room -= 1
+
+    def refusal(self, student: str, e: GraderError) -> tuple[str, str] | None:
+        """None when the task is sent again: a worker of another kit is on the cluster (it refused)."""
+        other = _mismatched(self.client, self.task_for(student))
+        new = {a: why for a, why in other.items() if a not in self.bad}
+        self.bad.update(other)
+        self.refused[student] = self.refused.get(student, 0) + 1
+        if other and self.refused[student] <= MAX_REFUSALS and self.allowed():
+            self.said(f"cluster: {student} refused by a worker with another kit ({e}); sent again to this kit's "
+                      "workers only" + (f"; not sending to {', '.join(f'{a} ({w})' for a, w in new.items())} any "
+                                        "more" if new else ""))
+            self.submit(student)
+            return None
+        return (f"refused by a cluster worker: {e}", "")
+
+    def outcome(self, fut: object, student: str) -> tuple[str, str] | None:
+        """The task's result received (None), or why the student gets a ``grader_error`` row."""
+        from distributed.scheduler import KilledWorker
+
+        try:
+            return self.receive(student, fut.result())  # type: ignore[attr-defined]
+        except KilledWorker as e:
+            return ("the cluster worker grading it died each time it was tried (killed, or its machine "
+                    "ran out of memory); see the scheduler's log", str(e))
+        except GraderError as e:
+            return self.refusal(student, e)
+        except Exception as e:  # noqa: BLE001 - one task's failure must not stop the batch
+            return (f"the cluster task failed ({type(e).__name__}: {str(e)[:300]})", repr(e))
+        finally:
+            fut.release()  # type: ignore[attr-defined]
+
+    def run(self, todo: list[str]) -> None:
+        """Grade ``todo``; ``finished`` is called once per student."""
+        from distributed import wait
+
+        self.pending, idle_since = list(todo), time.monotonic()
+        while self.pending or self.active:
+            self.top_up()
+            if not self.active:  # no worker this kit can use: wait for one, not for ever
+                if time.monotonic() - idle_since > CONNECT_TIMEOUT:
+                    for student in self.pending:
+                        self.finished(student, ("no cluster worker of this kit was left to grade it", ""))
+                    return
+                time.sleep(0.2)
+                continue
+            idle_since = time.monotonic()
+            try:
+                done = [(f, self.active.pop(f)) for f in
+                        wait(list(self.active), timeout=1.0, return_when="FIRST_COMPLETED").done]
+            except TimeoutError:
+                continue
+            self.top_up()  # the next tasks start while the results are written
+            for fut, student in done:
+                problem = self.outcome(fut, student)
+                if student not in self.active.values():  # (a refused task sent again is not finished)
+                    self.finished(student, problem)

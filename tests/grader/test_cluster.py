@@ -142,36 +142,73 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def other_kit(tmp_path: Path):
-    """A ``dask scheduler`` and a ``dask worker`` running a copy of the kit with one file changed."""
+def _other_kit(tmp_path: Path) -> dict:
+    """The environment of a copy of the kit with one file changed (a kit one commit older)."""
     kit = tmp_path / "other-kit"
     for part in ("grader", "kit", "source_data", "reference", "tests/fixtures"):
         shutil.copytree(REPO / part, kit / part, ignore=shutil.ignore_patterns("cache", "__pycache__"))
     with open(kit / "kit" / "__init__.py", "a") as f:
         f.write("\n# a kit one commit older than the client's\n")
+    return {"cwd": kit, "env": {**os.environ, "PYTHONPATH": str(kit), "TF_CPP_MIN_LOG_LEVEL": "2"}}
+
+
+def _dask(*args: str, cwd: Path = REPO, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "dask", *args, "--no-dashboard"], cwd=cwd,
+                            env=env or {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def _scheduler(procs: list[subprocess.Popen], **where) -> str:
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(kit), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    procs = [subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                               "--no-dashboard"], cwd=kit, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    procs.append(subprocess.Popen([sys.executable, "-m", "dask", "worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1",
-                                   "--no-dashboard", "--no-nanny"], cwd=kit, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL))
-    yield f"tcp://127.0.0.1:{port}"
-    for p in procs[::-1]:
+    procs.append(_dask("scheduler", "--host", "127.0.0.1", "--port", str(port), **where))
+    return f"tcp://127.0.0.1:{port}"
+
+
+def _worker(procs: list[subprocess.Popen], address: str, *extra: str, **where) -> None:
+    procs.append(_dask("worker", address, "--nthreads", "1", "--no-nanny", *extra, **where))
+
+
+@pytest.fixture
+def procs():
+    """Dask processes a test starts; killed after it."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for p in started[::-1]:
         p.kill()
         p.wait()
 
 
-def test_is_a_worker_with_another_kit_version_refused(tmp_path, outside, other_kit):
-    """A worker whose kit differs by one file: the batch stops before sending any task, naming
-    the worker and both versions; nothing is graded."""
-    subs = corpus.write_class(tmp_path / "submitted", corpus.build_all(outside), ["reference"])
+def test_is_a_worker_of_another_kit_refused_before_and_during_a_batch(tmp_path, outside, procs):
+    """A worker whose kit differs by one file. Joining after the version check, it refuses the
+    task it is given; the task is sent again to the workers of this kit only, every student gets
+    its real grade (no grader_error, no row graded by the other kit) and the log names the
+    refusing worker. Present at the start of the next batch, it stops that batch before any
+    task is sent, naming the worker and both versions."""
+    names = ["infinite_loop", "reference", "stub"]  # infinite_loop keeps the good worker busy ~20 s
+    subs = corpus.write_class(tmp_path / "submitted", corpus.build_all(outside), names)
     out = tmp_path / "gb"
-    bad = grade(subs, out, "--cluster", other_kit, check=False)
+    address, scratch = _scheduler(procs), tmp_path / "dask"
+    _worker(procs, address, "--local-directory", str(scratch))
+    client = subprocess.Popen(_cmd(subs, out, "--cluster", address), cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(scratch.rglob("logs/infinite_loop.log")) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the version check passed and the worker's only thread is busy
+    assert client.poll() is None, client.communicate()[1][-3000:]
+    _worker(procs, address, **_other_kit(tmp_path))  # idle: the scheduler gives it the next task
+    stdout, stderr = client.communicate(timeout=300)
+    assert client.returncode == 0, stderr[-3000:]
+    got = rows(out)
+    assert {s: got[s]["status"] for s in names} == {"infinite_loop": "problems", "reference": "ok", "stub": "problems"}, \
+        stderr[-3000:]
+    assert got["reference"]["total"] == got["reference"]["max"]
+    assert re.search(r"refused by a worker with another kit .*; not sending to tcp://127\.0\.0\.1:\d+ \(version ", stderr), \
+        stderr[-3000:]
+    again = tmp_path / "gb-again"
+    bad = grade(subs, again, "--cluster", address, check=False)
     assert bad["returncode"] == 2, bad["stderr"][-2000:]
-    assert "cannot grade with this kit" in bad["stderr"] and "tcp://127.0.0.1:" in bad["stderr"]
+    assert "1 of 2 cluster workers cannot grade" in bad["stderr"] and "tcp://127.0.0.1:" in bad["stderr"]
     assert "install the client's kit" in bad["stderr"]
-    assert not _records(out)
-    malformed = grade(subs, out, "--cluster", "local:zero", check=False)
+    assert not _records(again)
+    malformed = grade(subs, again, "--cluster", "local:zero", check=False)
     assert malformed["returncode"] == 2 and "local:N" in malformed["stderr"]
