@@ -4,7 +4,8 @@ Hidden checks are plain pytest functions under ``grader/checks/<assignment>/test
 
     from grader.api import check, CheckFailed
 
-    @check(points=2, message="pad_and_mask must zero every sample after the clip's end.")
+    @check(points=2, title="pad_and_mask: zeros after the end", cell="a1_pad_and_mask",
+           message="pad_and_mask must zero every sample after the clip's end.")
     def test_pad_zeros_after_end(student, reference, rng):
         ...
 
@@ -34,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 __all__ = ["CheckFailed", "CheckSpec", "CheckTimeout", "ReferenceFiguresMissing", "ReferenceThresholds", "check",
            "load_saved_model", "spec_of"]
@@ -42,6 +43,7 @@ __all__ = ["CheckFailed", "CheckSpec", "CheckTimeout", "ReferenceFiguresMissing"
 F = TypeVar("F", bound=Callable[..., Any])
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+TITLE_MAX = 70
 _ATTR = "__grader_check__"
 
 
@@ -61,6 +63,11 @@ class CheckSpec:
         Seconds this check may take (None: the engine's default, ``--check-timeout``).
     visibility : str
         Gradescope visibility of the result: one of ``VISIBILITIES``.
+    title : str
+        Short human title shown in the feedback ('' : derived from the function name).
+    cell : str or dict
+        grade_id of the notebook cell the check is about ('' : none), or ``{case id: grade_id}``
+        for a parametrised check; the feedback lists it under that cell's notebook part.
     """
 
     points: float
@@ -68,6 +75,8 @@ class CheckSpec:
     run: bool = False
     timeout: float | None = None
     visibility: str = "visible"
+    title: str = ""
+    cell: str | dict[str, str] = ""
 
 
 class CheckFailed(AssertionError):
@@ -132,8 +141,8 @@ class ReferenceThresholds:
         return self.values[name]
 
 
-def check(*, points: float, message: str, run: bool = False, timeout: float | None = None,
-          visibility: str = "visible") -> Callable[[F], F]:
+def check(*, points: float, message: str, title: str = "", cell: str | Mapping[str, str] = "", run: bool = False,
+          timeout: float | None = None, visibility: str = "visible") -> Callable[[F], F]:
     """Declare a pytest test function a graded check.
 
     Parameters
@@ -142,6 +151,16 @@ def check(*, points: float, message: str, run: bool = False, timeout: float | No
         Points for passing; must be > 0.
     message : str, keyword-only
         What the student reads when the check fails: what was expected, never the hidden inputs.
+    title : str, keyword-only
+        The check's name in the student's feedback, at most ``TITLE_MAX`` characters, e.g.
+        ``"pad_and_mask: zeros after the end"`` (a parametrised case gets its id appended).
+        Default: the function name without ``test_``, underscores as spaces.
+    cell : str or mapping, keyword-only
+        grade_id of the master's cell the check is about (the answer cell defining the function
+        it tests, or the cell that trains what a run check reads), or for a check parametrised over
+        functions of several cells ``{case id: grade_id}``. The feedback groups checks by that
+        cell's notebook part, in notebook order; a grade_id the master lacks stops the batch with
+        a message naming it. Default: none (listed after the notebook's parts).
     run : bool, keyword-only
         True when the check needs the executed notebook (fixtures ``artifacts``, ``runs``);
         such checks are reported "not run" with ``--answers-only``.
@@ -160,20 +179,29 @@ def check(*, points: float, message: str, run: bool = False, timeout: float | No
     Raises
     ------
     ValueError
-        If ``points`` is not positive, ``message`` is empty, ``timeout`` is not positive or
-        ``visibility`` is unknown.
+        If ``points`` is not positive, ``message`` is empty, ``title`` is longer than
+        ``TITLE_MAX`` or not one line, ``timeout`` is not positive or ``visibility`` is unknown.
     """
     if isinstance(points, bool) or not isinstance(points, (int, float)) or not points > 0:
         raise ValueError(f"check points must be a positive number, got {points!r}; e.g. points=2")
     if not isinstance(message, str) or not message.strip():
         raise ValueError(f"check message must be a non-empty string, got {message!r}; "
                          "say what was expected, e.g. message='pad_and_mask must return float32'")
+    if not isinstance(title, str) or len(title) > TITLE_MAX or "\n" in title:
+        raise ValueError(f"check title must be one line of at most {TITLE_MAX} characters, got {title!r}; "
+                         "e.g. title='pad_and_mask: zeros after the end'")
+    cells = cell.values() if isinstance(cell, Mapping) else [cell]
+    if not all(isinstance(c, str) and c.strip() for c in cells) and cell != "":
+        raise ValueError(f"check cell must be a grade_id string or a {{case id: grade_id}} mapping, got {cell!r}; "
+                         "e.g. cell='a1_pad_and_mask'")
     if timeout is not None and not timeout > 0:
         raise ValueError(f"check timeout must be a positive number of seconds, got {timeout!r}")
     if visibility not in VISIBILITIES:
         raise ValueError(f"check visibility must be one of {VISIBILITIES}, got {visibility!r}")
     spec = CheckSpec(points=float(points), message=message.strip(), run=bool(run),
-                     timeout=None if timeout is None else float(timeout), visibility=visibility)
+                     timeout=None if timeout is None else float(timeout), visibility=visibility,
+                     title=title.strip(),
+                     cell=dict(cell) if isinstance(cell, Mapping) else cell.strip())
 
     def decorate(fn: F) -> F:
         setattr(fn, _ATTR, spec)

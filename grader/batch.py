@@ -28,7 +28,7 @@ from grader.errors import GraderError
 from grader.extract import build_answers
 from grader.gradebook import Gradebook, atomic_write, grades_table
 from grader.job import Job, check_run, limits_of, materialise_student_data, reference_module_path, resolve
-from grader.notebook import NotebookUnreadable, cells_of, file_digest, read_master
+from grader.notebook import NotebookUnreadable, cells_of, file_digest, parts_of, read_master
 from grader.pool import Worker, cpu_slots, run_pool
 from grader.record import STATUSES, Record, Status
 from grader.submissions import find_notebook, students as list_students
@@ -69,8 +69,29 @@ def _lock(root: Path) -> Iterator[None]:
 
 
 def _manual_cells(master: object) -> list[dict]:
-    return [{"grade_id": c.grade_id, "points": c.points, "status": "pending"}
+    parts = parts_of(master)
+    return [{"grade_id": c.grade_id, "points": c.points, "status": "pending", "part": parts[c.grade_id][1]}
             for c in cells_of(master) if c.role in ("written", "task") and c.points > 0]
+
+
+def _in_notebook_order(checks: list[dict], master: object, master_path: Path) -> list[dict]:
+    """``checks`` sorted by the master cell each names (``cell``), each with its notebook ``part``.
+
+    Checks naming no cell keep their order after the others, with part ``""``.
+
+    Raises
+    ------
+    GraderError
+        If a check names a cell the master does not have.
+    """
+    parts = parts_of(master)
+    unknown = sorted({c["cell"] for c in checks if c.get("cell") and c["cell"] not in parts})
+    if unknown:
+        raise GraderError(f"checks name cells {unknown} that {master_path} does not have; set check(cell=...) to "
+                          f"one of its grade_ids: {sorted(parts)}")
+    for c in checks:
+        c["part"] = parts[c["cell"]][1] if c.get("cell") else ""
+    return sorted(checks, key=lambda c: parts[c["cell"]][0] if c.get("cell") else len(parts) + 1)
 
 
 def _is_done(gb: Gradebook, student: str, opts: Options, grade_version: str) -> bool:
@@ -125,7 +146,7 @@ def grade_assignment(opts: Options) -> dict:
         master = read_master(assignment.master)
         write_answers(build_answers(master, None, title=f"{opts.assignment} reference"), reference_module_path(gb))
         threads = _threads(opts.workers)
-        checks = collect_checks(check_run(opts, threads))
+        checks = _in_notebook_order(collect_checks(check_run(opts, threads)), master, assignment.master)
         manual = _manual_cells(master)
         atomic_write(gb.root / "checks.json", json.dumps({"checks": checks, "manual": manual}, indent=1))
         ver = versions(opts, assignment, limits_of(opts, threads))

@@ -1,16 +1,18 @@
 """The student's feedback page: per-check results and messages, nothing of the checks' source.
 
-Only what a record holds is rendered: check names, points, outcomes and the student-facing
+Only what a record holds is rendered: check titles, points, outcomes and the student-facing
 outputs produced by :mod:`grader.plugin` (messages, details, the student's own traceback).
-Everything is HTML-escaped.
+Checks and written answers are grouped under the notebook part of the cell each is about
+(``check(cell=...)``), in notebook order; an answers-only record is scored out of the answer
+checks' points and says how many more a full run can give. Everything is HTML-escaped.
 """
 from __future__ import annotations
 
 import html
 
-from grader.record import Outcome, Record
+from grader.record import CheckResult, Outcome, Record
 
-__all__ = ["render_feedback"]
+__all__ = ["render_feedback", "title_of"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
@@ -32,10 +34,13 @@ def _e(s: object) -> str:
 def render_feedback(record: Record) -> str:
     """HTML text of the feedback page of one gradebook record."""
     r = record
+    later = sum(c.max_score for c in r.checks if c.run) if r.answers_only else 0.0
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(r.assignment)}: "
              f"{_e(r.student)}</title><style>{_CSS}</style></head><body>",
              f"<h1>{_e(r.assignment)} — feedback for {_e(r.student)}</h1>",
-             f"<p class='score'>Automatic score: <b>{r.score:g} / {r.max_score:g}</b></p>"]
+             f"<p class='score'>Automatic score: <b>{r.score:g} / {r.max_score - later:g}</b>"
+             + (f" <span class='note'>({later:g} more points need a full run of the notebook: the checks of "
+                "trained models and logs were not run)</span>" if later else "") + "</p>"]
     if r.manual:
         parts.append(f"<p class='pending'>Plus {sum(m['points'] for m in r.manual):g} point(s) of written answers "
                      "to be graded by hand (manual, pending).</p>")
@@ -56,17 +61,48 @@ def render_feedback(record: Record) -> str:
             parts.append("<ul>" + "".join(
                 f"<li>cell {c['index']}{' (' + _e(c['grade_id']) + ')' if c.get('grade_id') else ''}: "
                 f"{_e(c['ename'])}: {_e(c['evalue'][:300])}</li>" for c in ex["failed_cells"]) + "</ul>")
-    parts.append("<h2>Checks</h2><table><tr><th>check</th><th>points</th><th>result</th></tr>")
-    for c in r.checks:
-        if c.visibility == "hidden":
-            continue
-        passed = c.outcome is Outcome.PASSED
-        out = "" if passed or not c.output else f"<pre>{_e(c.output)}</pre>"
-        parts.append(f"<tr><td>{_e(c.name)}</td><td>{c.score:g} / {c.max_score:g}</td>"
-                     f"<td><span class='{'passed' if passed else 'other'}'>"
-                     f"{_e(_LABEL.get(c.outcome.value, c.outcome.value))}</span>{out}</td></tr>")
-    for m in r.manual:
-        parts.append(f"<tr><td>written answer '{_e(m['grade_id'])}'</td><td>– / {m['points']:g}</td>"
-                     "<td><span class='pending'>manual, pending</span></td></tr>")
-    parts.append("</table></body></html>\n")
+    groups = _by_part(r)
+    for part, checks, manual in groups:
+        parts.append(f"<h2>{_e(part or ('Checks' if len(groups) == 1 else 'Other checks'))}</h2>")
+        parts.append("<table><tr><th>check</th><th>points</th><th>result</th></tr>")
+        for c in checks:
+            passed = c.outcome is Outcome.PASSED
+            out = "" if passed or not c.output else f"<pre>{_e(c.output)}</pre>"
+            parts.append(f"<tr><td title='{_e(c.name)}'>{_e(title_of(c))}</td><td>{c.score:g} / {c.max_score:g}</td>"
+                         f"<td><span class='{'passed' if passed else 'other'}'>"
+                         f"{_e(_LABEL.get(c.outcome.value, c.outcome.value))}</span>{out}</td></tr>")
+        for m in manual:
+            parts.append(f"<tr><td>written answer '{_e(m['grade_id'])}'</td><td>– / {m['points']:g}</td>"
+                         "<td><span class='pending'>manual, pending</span></td></tr>")
+        parts.append("</table>")
+    parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def title_of(check: CheckResult) -> str:
+    """The check's human title (older records without one: its name, humanised)."""
+    return check.title or check.name.removeprefix("test_").replace("_", " ").capitalize()
+
+
+def _by_part(r: Record) -> list[tuple[str, list[CheckResult], list[dict]]]:
+    """``(part, visible checks, written answers)`` in notebook order (the record keeps checks in it)."""
+    order: list[str] = []
+    checks: dict[str, list[CheckResult]] = {}
+    manual: dict[str, list[dict]] = {}
+    for c in r.checks:
+        if c.visibility != "hidden":
+            checks.setdefault(c.part, []).append(c)
+            order += [c.part] if c.part not in order else []
+    for m in r.manual:
+        manual.setdefault(m.get("part", ""), []).append(m)
+        order += [m.get("part", "")] if m.get("part", "") not in order else []
+    named = [p for p in order if p]
+    if named:  # parts in the order their first check appears, checks naming no cell after them
+        order = sorted(named, key=_part_number) + ([""] if "" in order else [])
+    return [(p, checks.get(p, []), manual.get(p, [])) for p in order]
+
+
+def _part_number(part: str) -> float:
+    """``"Part 3 — ..."`` -> 3 (a part without a number keeps its place: inf sorts it last)."""
+    words = part.split()
+    return float(words[1]) if len(words) > 1 and words[0] == "Part" and words[1].isdigit() else float("inf")

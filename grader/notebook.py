@@ -20,7 +20,7 @@ import nbformat
 
 from grader.errors import GraderError
 
-__all__ = ["Cell", "NotebookUnreadable", "cell_role", "cells_of", "read_notebook", "read_master",
+__all__ = ["Cell", "NotebookUnreadable", "cell_role", "cells_of", "parts_of", "read_notebook", "read_master",
            "strip_outputs"]
 
 
@@ -129,6 +129,27 @@ def cells_of(nb: Any) -> list[Cell]:
             src = "".join(src)
         out.append(Cell(index=i, role=cell_role(c), grade_id=str(gid) if gid is not None else None,
                         source=src, points=_points(c), cell_type=c.get("cell_type", "")))
+    return out
+
+
+def parts_of(nb: Any) -> dict[str, tuple[int, str]]:
+    """``grade_id -> (cell index, notebook part)`` for every cell of ``nb`` that has a grade_id.
+
+    A part is the text of the last level-1 or level-2 markdown heading above the cell
+    (``## Part 2 — An LSTM on the raw waveform``), ``""`` before the first one; the
+    assignment's title (the first ``#`` heading) is not a part.
+    """
+    out: dict[str, tuple[int, str]] = {}
+    part, titled = "", False
+    for c in cells_of(nb):
+        if c.cell_type == "markdown":
+            for line in c.source.splitlines():
+                if line.startswith("## ") or (line.startswith("# ") and titled):
+                    part = line.lstrip("#").strip()
+                elif line.startswith("# "):
+                    titled = True
+        if c.grade_id is not None:
+            out.setdefault(c.grade_id, (c.index, part))
     return out
 
 

@@ -75,10 +75,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def check_record(item: pytest.Item) -> dict[str, Any]:
     """The description of one collected check (points, message, ...)."""
     spec = spec_of(item)
+    base = getattr(item, "originalname", item.name)
+    title = (spec.title if spec and spec.title else base.removeprefix("test_").replace("_", " ").capitalize())
+    case = getattr(getattr(item, "callspec", None), "id", "")
     return {"nodeid": item.nodeid, "name": item.name, "file": Path(str(item.path)).name,
+            "title": f"{title} [{case}]" if case else title, "cell": _cell(spec, case),
             "points": spec.points if spec else 0.0, "message": spec.message if spec else "",
             "run": spec.run if spec else False, "timeout": spec.timeout if spec else None,
             "visibility": spec.visibility if spec else "visible", "graded": spec is not None}
+
+
+def _cell(spec: Any, case: str) -> str:
+    if spec is None:
+        return ""
+    return spec.cell.get(case, "") if isinstance(spec.cell, dict) else spec.cell
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,

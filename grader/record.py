@@ -81,6 +81,8 @@ class CheckResult:
     output: str
     visibility: str = "visible"
     cpu_seconds: float = 0.0
+    title: str = ""
+    part: str = ""
 
     @classmethod
     def of(cls, check: dict, reported: dict | None, missing_output: str) -> "CheckResult":
@@ -94,7 +96,8 @@ class CheckResult:
         score = min(max(float(r["score"]), 0.0), float(check["points"])) if outcome is Outcome.PASSED else 0.0
         return cls(nodeid=check["nodeid"], name=check["name"], column=check["column"], run=check["run"],
                    outcome=outcome, score=score, max_score=check["points"], output=r.get("output", ""),
-                   visibility=check.get("visibility", "visible"), cpu_seconds=float(r.get("cpu_seconds") or 0.0))
+                   visibility=check.get("visibility", "visible"), cpu_seconds=float(r.get("cpu_seconds") or 0.0),
+                   title=check.get("title", ""), part=check.get("part", ""))
 
 
 @dataclasses.dataclass

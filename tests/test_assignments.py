@@ -10,6 +10,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from authoring import notebooks as A
 
+REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT_NAMES = ["a1_spoken_digits", "a2_text_generation"]
 
 
@@ -161,3 +162,30 @@ def test_does_every_answer_cell_of_the_master_have_a_stub_in_the_student_noteboo
     answers = [c for c in student_nb.cells
                if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
     assert answers and all("raise NotImplementedError()" in c.source for c in answers)
+
+
+@pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
+def test_does_every_hidden_check_have_a_title_and_a_cell_of_the_master(name):
+    """The feedback lists checks by title under their notebook part: every check says both."""
+    import ast
+
+    from grader.notebook import parts_of
+
+    parts = parts_of(nbformat.read(REPO / "solutions" / f"{name}.ipynb", as_version=4))
+    seen = 0
+    for path in sorted((REPO / "grader" / "checks" / name).glob("test_*.py")):
+        tree = ast.parse(path.read_text())
+        consts = {t.id: ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
+                  for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Dict)
+                  and all(isinstance(v, ast.Constant) for v in n.value.values)}
+        for fn in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
+            for dec in fn.decorator_list:
+                if isinstance(dec, ast.Call) and getattr(dec.func, "id", "") == "check":
+                    kw = {k.arg: k.value for k in dec.keywords}
+                    assert isinstance(kw.get("title"), ast.Constant) and kw["title"].value, (path.name, fn.name)
+                    cell = kw.get("cell")
+                    cells = (consts[cell.id].values() if isinstance(cell, ast.Name) else [ast.literal_eval(cell)]
+                             if cell is not None else [None])
+                    assert all(c in parts for c in cells), (path.name, fn.name, list(cells))
+                    seen += 1
+    assert seen >= 30

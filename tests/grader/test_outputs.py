@@ -48,7 +48,14 @@ def test_is_feedback_readable(graded):
     page = (out / A / "feedback" / "syntax_error.html").read_text()
     assert "4 / 9" in page and "manual, pending" in page
     assert "SyntaxError" in page and "square must square every element." in page
-    assert re.search(r"<td>test_mask_values</td><td>2 / 2</td>", page)
+    # the human title, in notebook order (square, make_mask, then the run checks); untitled: name humanised
+    titles = re.findall(r"<td title='(\w+)'>([^<]*)</td>", page)
+    assert titles == [("test_square_values", "square: squares every element"),
+                      ("test_square_dtype", "square: float64, same shape"),
+                      ("test_mask_values", "make_mask: True before each length"), ("test_mask_dtype", "Mask dtype"),
+                      ("test_result_saved", "Saved result: squares of the numbers"),
+                      ("test_runs_logged", "Runs logged")]
+    assert re.search(r"make_mask: True before each length</td><td>2 / 2</td>", page)
 
 
 def test_are_executed_notebooks_runs_and_logs_written(graded):

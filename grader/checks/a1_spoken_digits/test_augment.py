@@ -34,8 +34,9 @@ def _versions(student, signal):
     return [np.asarray(v) for v in out]
 
 
-@check(points=2, message="augment_clip must return 9 float32 1-D signals (3 stretch rates x 3 pitch shifts), "
-                         "the original clip first and unchanged.", timeout=TIMEOUT)
+@check(points=2, title="augment_clip: nine versions, original first", cell="a1_augment",
+       message="augment_clip must return 9 float32 1-D signals (3 stretch rates x 3 pitch shifts), "
+               "the original clip first and unchanged.", timeout=TIMEOUT)
 def test_augment_clip_nine_versions_original_first(student, rng):
     (signal,) = s.random_signals(rng, [int(rng.integers(2500, 4000))])
     versions = _versions(student, signal)
@@ -46,8 +47,9 @@ def test_augment_clip_nine_versions_original_first(student, rng):
     np.testing.assert_array_equal(versions[0], signal)
 
 
-@check(points=2, message="augment_clip's time-stretched versions must be about len / rate long "
-                         "(rates 0.7, 1.0 and 1.3, each with its pitch shifts; a pitch shift keeps the length).",
+@check(points=2, title="augment_clip: stretched versions about len / rate long", cell="a1_augment",
+       message="augment_clip's time-stretched versions must be about len / rate long "
+               "(rates 0.7, 1.0 and 1.3, each with its pitch shifts; a pitch shift keeps the length).",
        timeout=TIMEOUT)
 def test_augment_clip_stretched_lengths(student, rng):
     n = int(rng.integers(3000, 4500))
@@ -63,8 +65,9 @@ def test_augment_clip_stretched_lengths(student, rng):
                           f"{[round(n / r) for r in RATES]}")
 
 
-@check(points=2, message="augment_clip must shift the pitch by -1, 0 and +1 semitone at every stretch rate "
-                         "(checked on a pure tone), and time stretching must keep the pitch.", timeout=TIMEOUT)
+@check(points=2, title="augment_clip: pitch shifted by -1, 0 and +1 semitone", cell="a1_augment",
+       message="augment_clip must shift the pitch by -1, 0 and +1 semitone at every stretch rate "
+               "(checked on a pure tone), and time stretching must keep the pitch.", timeout=TIMEOUT)
 def test_augment_clip_moves_pitch_by_a_semitone(student, rng):
     freq = float(rng.uniform(400, 700))
     n = 6000
@@ -85,9 +88,10 @@ def test_augment_clip_moves_pitch_by_a_semitone(student, rng):
                               f"{freq:.1f} Hz tone, expected {np.round(expected, 1).tolist()} Hz")
 
 
-@check(points=2, message="augment_dataset must return, clip by clip, the versions augment_clip makes of each clip "
-                         "(clip i's versions next to each other, in augment_clip's order) and the labels repeated "
-                         "in step (np.repeat(labels, 9) for nine versions per clip).", timeout=TIMEOUT)
+@check(points=2, title="augment_dataset: versions clip by clip, labels in step", cell="a1_augment",
+       message="augment_dataset must return, clip by clip, the versions augment_clip makes of each clip "
+               "(clip i's versions next to each other, in augment_clip's order) and the labels repeated "
+               "in step (np.repeat(labels, 9) for nine versions per clip).", timeout=TIMEOUT)
 def test_augment_dataset_labels_in_step(student, rng):
     lengths = rng.integers(1500, 3500, 4)
     signals = s.random_signals(rng, lengths)

@@ -12,8 +12,9 @@ def _batch(reference, rng, lengths, max_len):
     return padded, mask
 
 
-@check(points=2, message="log_mel_spectrogram must return float32 of shape (N, time, n_mels), time-major, with "
-                         "1 + max_len // HOP_LENGTH centred frames (librosa's default), for the n_mels asked.")
+@check(points=2, title="log_mel_spectrogram: float32, time-major shape", cell="a1_log_mel",
+       message="log_mel_spectrogram must return float32 of shape (N, time, n_mels), time-major, with "
+               "1 + max_len // HOP_LENGTH centred frames (librosa's default), for the n_mels asked.")
 def test_log_mel_shape_time_major(student, reference, rng):
     for max_len, n_mels in ((3200, 40), (6400, 64)):
         padded, _ = _batch(reference, rng, rng.integers(500, max_len, 3), max_len)
@@ -26,9 +27,10 @@ def test_log_mel_shape_time_major(student, reference, rng):
             raise CheckFailed(f"got dtype {spec.dtype}")
 
 
-@check(points=2, message="log_mel_spectrogram's values must follow the recipe of the notebook: power mel "
-                         "spectrogram (n_fft=N_FFT, hop_length=HOP_LENGTH), dB relative to each clip's maximum, "
-                         "floor -80 dB (compared in your own layout: the time-major shape is checked on its own).")
+@check(points=2, title="log_mel_spectrogram: values follow the recipe", cell="a1_log_mel",
+       message="log_mel_spectrogram's values must follow the recipe of the notebook: power mel "
+               "spectrogram (n_fft=N_FFT, hop_length=HOP_LENGTH), dB relative to each clip's maximum, "
+               "floor -80 dB (compared in your own layout: the time-major shape is checked on its own).")
 def test_log_mel_close_to_reference(student, reference, rng):
     padded, _ = _batch(reference, rng, rng.integers(300, 6400, 5), 6400)
     padded[0] = s.tone(700.0, 6400, start=3000)                  # silent first half, then a tone
@@ -42,12 +44,13 @@ def test_log_mel_close_to_reference(student, reference, rng):
         raise CheckFailed(f"values differ from the recipe's by up to {float(np.abs(spec - expected).max()):.2f} dB")
 
 
-@check(points=1, message="log_mel_spectrogram must measure each clip against its own maximum: a clip's values "
-                         "must not change with its loudness or with the other clips in the batch. Note that "
-                         "librosa.power_to_db(S, ref=np.max) on a batch uses the loudest clip of the batch, and that "
-                         "power_to_db floors the power at the absolute amin=1e-10 before dividing by ref, which cuts "
-                         "quiet clips at a higher level than -80 dB: divide each clip's power by its own maximum "
-                         "first, then convert.")
+@check(points=1, title="log_mel_spectrogram: dB relative to each clip's maximum", cell="a1_log_mel",
+       message="log_mel_spectrogram must measure each clip against its own maximum: a clip's values "
+               "must not change with its loudness or with the other clips in the batch. Note that "
+               "librosa.power_to_db(S, ref=np.max) on a batch uses the loudest clip of the batch, and that "
+               "power_to_db floors the power at the absolute amin=1e-10 before dividing by ref, which cuts "
+               "quiet clips at a higher level than -80 dB: divide each clip's power by its own maximum "
+               "first, then convert.")
 def test_log_mel_relative_to_each_clip(student, reference, rng):
     padded, _ = _batch(reference, rng, [4000, 2500], 6400)
     loud_and_quiet = np.stack([padded[0], 0.01 * padded[1]])
@@ -57,8 +60,9 @@ def test_log_mel_relative_to_each_clip(student, reference, rng):
     assert abs(float(together[1].max())) < 0.05 and abs(float(together[0].max())) < 0.05
 
 
-@check(points=2, message="spectrogram_mask must return bool (N, 1 + max_len // hop_length), True for the frames "
-                         "whose centre sample t * hop_length is a real sample of the clip.")
+@check(points=2, title="spectrogram_mask: True for frames centred on real samples", cell="a1_log_mel",
+       message="spectrogram_mask must return bool (N, 1 + max_len // hop_length), True for the frames "
+               "whose centre sample t * hop_length is a real sample of the clip.")
 def test_spectrogram_mask(student, reference, rng):
     hop = reference.HOP_LENGTH
     lengths = np.concatenate([rng.integers(1, 6400, 6), [1, hop, hop + 1, 6400]])

@@ -25,6 +25,7 @@ MASKED = {
     "build_raw_lstm": _raw_inputs,
     "build_spectrogram_lstm": _spec_inputs,
 }
+CELLS = {"build_raw_lstm": "a1_build_raw_lstm", "build_spectrogram_lstm": "a1_build_spectrogram_lstm"}
 WHAT = {"build_raw_lstm": "frames (batch, n_frames, frame_len) and frame mask (batch, n_frames)",
         "build_spectrogram_lstm": "log-mel (batch, n_steps, n_mels) and mask (batch, n_steps)"}
 
@@ -38,9 +39,10 @@ def _build(student, name, n_classes=10):
 
 
 @pytest.mark.parametrize("name", list(MASKED))
-@check(points=1, message="The LSTM builders must return a keras.Model with two inputs, [features (batch, steps, "
-                         "features), mask (batch, steps) bool], built for the sizes passed, and an output of shape "
-                         "(batch, n_classes).")
+@check(points=1, title="LSTM builder: two inputs, output (batch, n_classes)", cell=CELLS,
+       message="The LSTM builders must return a keras.Model with two inputs, [features (batch, steps, "
+               "features), mask (batch, steps) bool], built for the sizes passed, and an output of shape "
+               "(batch, n_classes).")
 def test_masked_model_inputs_and_output_shape(student, rng, name):
     model = _build(student, name, n_classes=7)
     if len(model.inputs) != 2:
@@ -54,8 +56,9 @@ def test_masked_model_inputs_and_output_shape(student, rng, name):
 
 
 @pytest.mark.parametrize("name", list(MASKED))
-@check(points=1, message="The LSTM models must output softmax probabilities over the classes "
-                         "(non-negative, summing to 1 for every clip).")
+@check(points=1, title="LSTM builder: softmax probabilities", cell=CELLS,
+       message="The LSTM models must output softmax probabilities over the classes "
+               "(non-negative, summing to 1 for every clip).")
 def test_masked_model_softmax(student, rng, name):
     out = s.predict(_build(student, name), list(MASKED[name](rng, _lengths(rng))))
     assert out.shape == (BATCH, 10)
@@ -64,8 +67,9 @@ def test_masked_model_softmax(student, rng, name):
 
 
 @pytest.mark.parametrize("name", list(MASKED))
-@check(points=3, message="The LSTM models must honour the mask: changing the values of padded (masked) steps "
-                         "must not change the prediction. Pass the mask to the LSTM and to the average over time.")
+@check(points=3, title="LSTM builder: padded steps do not change the prediction", cell=CELLS,
+       message="The LSTM models must honour the mask: changing the values of padded (masked) steps "
+               "must not change the prediction. Pass the mask to the LSTM and to the average over time.")
 def test_masked_model_honours_the_mask(student, rng, name):
     model = _build(student, name)
     lengths = _lengths(rng)
@@ -87,11 +91,12 @@ AVERAGE_REQUIRED = {"build_raw_lstm": False, "build_spectrogram_lstm": True}
 
 
 @pytest.mark.parametrize("name", list(MASKED))
-@check(points=1, message="A clip's prediction must not depend on how much padding follows it (the same clip "
-                         "padded to twice the length must get the same probabilities). build_spectrogram_lstm: "
-                         "as Part 5 asks, the LSTM returns its whole sequence (return_sequences=True) and a masked "
-                         "average over the valid steps reduces it. build_raw_lstm: any reduction over the valid "
-                         "frames only, e.g. the suggested masked average or the masked LSTM's last valid state.")
+@check(points=1, title="LSTM builder: reduction over the valid steps only", cell=CELLS,
+       message="A clip's prediction must not depend on how much padding follows it (the same clip "
+               "padded to twice the length must get the same probabilities). build_spectrogram_lstm: "
+               "as Part 5 asks, the LSTM returns its whole sequence (return_sequences=True) and a masked "
+               "average over the valid steps reduces it. build_raw_lstm: any reduction over the valid "
+               "frames only, e.g. the suggested masked average or the masked LSTM's last valid state.")
 def test_masked_model_averages_over_valid_steps(student, rng, name):
     model = _build(student, name)
     rnns = s.recurrent_layers(model)
@@ -118,8 +123,9 @@ def test_masked_model_averages_over_valid_steps(student, rng, name):
                           "the reduction over time includes padded steps")
 
 
-@check(points=1, message="build_cnn must return a keras.Model with one input (batch, n_steps, n_mels) and a "
-                         "softmax output (batch, n_classes), for the sizes passed.")
+@check(points=1, title="build_cnn: one input, softmax output (batch, n_classes)", cell="a1_build_cnn",
+       message="build_cnn must return a keras.Model with one input (batch, n_steps, n_mels) and a "
+               "softmax output (batch, n_classes), for the sizes passed.")
 def test_cnn_input_output_softmax(student, rng):
     for n_steps, n_mels, n_classes in ((41, 64, 10), (30, 32, 5)):
         model = student.build_cnn(n_steps, n_mels, n_classes=n_classes)

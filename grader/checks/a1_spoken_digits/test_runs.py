@@ -103,12 +103,13 @@ def _probe_models(reference) -> dict:
 PIPELINE_HELPERS = ("load_audio", "pad_and_mask", "frame_signals", "log_mel_spectrogram", "spectrogram_mask")
 
 
-@check(points=2, message="predict_digits(model, kind, paths) must run the whole pipeline from .wav files "
-                         "(load_audio, pad_and_mask to MAX_LEN, frames + frame mask for 'raw', log-mel + "
-                         "spectrogram mask for 'spectrogram', log-mel for 'cnn'), feed the model those inputs "
-                         "and return one int digit (the argmax) per path; a ValueError for an unknown kind. "
-                         "(Checked with the reference's versions of those five functions: their own checks "
-                         "test yours.)", timeout=120)
+@check(points=2, title="predict_digits: the whole pipeline from .wav files", cell="a1_predict_digits",
+       message="predict_digits(model, kind, paths) must run the whole pipeline from .wav files "
+               "(load_audio, pad_and_mask to MAX_LEN, frames + frame mask for 'raw', log-mel + "
+               "spectrogram mask for 'spectrogram', log-mel for 'cnn'), feed the model those inputs "
+               "and return one int digit (the argmax) per path; a ValueError for an unknown kind. "
+               "(Checked with the reference's versions of those five functions: their own checks "
+               "test yours.)", timeout=120)
 def test_predict_digits_pipeline(student, reference, rng, tmp_path, monkeypatch):
     for helper in PIPELINE_HELPERS:
         monkeypatch.setattr(student, helper, getattr(reference, helper), raising=False)   # a missing one too
@@ -126,9 +127,10 @@ def test_predict_digits_pipeline(student, reference, rng, tmp_path, monkeypatch)
         student.predict_digits(_probe_models(reference)["cnn"], "mfcc", paths[:1])
 
 
-@check(points=1, message="The notebook must save all five models (artifacts/a1/raw_lstm.keras, raw_lstm_aug, "
-                         "spectrogram_lstm, spectrogram_lstm_aug, cnn) and artifacts/a1/metrics.json with the "
-                         "validation micro-F1 of each; run the notebook to the end.", run=True, timeout=120)
+@check(points=1, title="Five saved models and metrics.json", cell="a1_save",
+       message="The notebook must save all five models (artifacts/a1/raw_lstm.keras, raw_lstm_aug, "
+               "spectrogram_lstm, spectrogram_lstm_aug, cnn) and artifacts/a1/metrics.json with the "
+               "validation micro-F1 of each; run the notebook to the end.", run=True, timeout=120)
 def test_models_and_metrics_saved(artifacts):
     missing = [f"{name}.keras" for name in evaluate.MODEL_KINDS if not (artifacts / f"{name}.keras").is_file()]
     if missing:
@@ -142,8 +144,9 @@ def test_models_and_metrics_saved(artifacts):
 
 
 @pytest.mark.parametrize("name", list(evaluate.MODEL_KINDS))
-@check(points=2, message="The saved model must reach the documented micro-F1 on the hidden clips, scored with "
-                         f"your predict_digits: {_documented()}.", run=True, timeout=180)
+@check(points=2, title="Hidden-set micro-F1 of the trained model", cell="a1_results",
+       message="The saved model must reach the documented micro-F1 on the hidden clips, scored with "
+               f"your predict_digits: {_documented()}.", run=True, timeout=180)
 def test_hidden_micro_f1(student, artifacts, name):
     needed = threshold(name)
     score = evaluate.hidden_scores(student, artifacts, names=[name])[name]
@@ -152,10 +155,11 @@ def test_hidden_micro_f1(student, artifacts, name):
 
 
 @pytest.mark.parametrize("name", list(evaluate.MODEL_KINDS))
-@check(points=1, message="Every model's TensorBoard folder runs/a1/<model>/ must hold the epoch loss and micro-F1 "
-                         "scalars of training and validation (runs train/ and validation/, tags epoch_loss and "
-                         "epoch_micro_f1) of a complete training run: one value for each of the EPOCHS[model] "
-                         "epochs the notebook configures, and the model saved after it (artifacts/a1/<model>.keras).",
+@check(points=1, title="TensorBoard loss and micro-F1 scalars of every epoch", cell="a1_train_raw_lstm",
+       message="Every model's TensorBoard folder runs/a1/<model>/ must hold the epoch loss and micro-F1 "
+               "scalars of training and validation (runs train/ and validation/, tags epoch_loss and "
+               "epoch_micro_f1) of a complete training run: one value for each of the EPOCHS[model] "
+               "epochs the notebook configures, and the model saved after it (artifacts/a1/<model>.keras).",
        run=True)
 def test_tensorboard_scalars(runs, artifacts, name):
     folder = runs / name
@@ -176,8 +180,9 @@ def test_tensorboard_scalars(runs, artifacts, name):
 
 
 @pytest.mark.parametrize("name", list(evaluate.MODEL_KINDS))
-@check(points=1, message="Every model's TensorBoard folder must hold gradient histograms (GradientHistograms) for "
-                         "every trainable variable of the saved model.", run=True, timeout=120)
+@check(points=1, title="TensorBoard gradient histograms of every variable", cell="a1_train_raw_lstm",
+       message="Every model's TensorBoard folder must hold gradient histograms (GradientHistograms) for "
+               "every trainable variable of the saved model.", run=True, timeout=120)
 def test_tensorboard_gradient_histograms(runs, artifacts, name):
     folder = runs / name
     if not folder.is_dir():

@@ -33,9 +33,10 @@ def _tag_of(hists, variable):
     return tags[0] if tags else None
 
 
-@check(points=3, message="GradientHistograms(log_dir, x, y, every=1) must write, after every epoch, a histogram "
-                         "for every trainable variable of the model (tag ending with variable.path, step = epoch) "
-                         "to event files under log_dir; it must work for models with two inputs.")
+@check(points=3, title="GradientHistograms: every variable after every epoch", cell="a1_gradient_histograms",
+       message="GradientHistograms(log_dir, x, y, every=1) must write, after every epoch, a histogram "
+               "for every trainable variable of the model (tag ending with variable.path, step = epoch) "
+               "to event files under log_dir; it must work for models with two inputs.")
 def test_gradient_histograms_every_variable(student, rng, tmp_path):
     import keras
 
@@ -55,7 +56,8 @@ def test_gradient_histograms_every_variable(student, rng, tmp_path):
         assert hists[_tag_of(hists, v)].steps.tolist() == [0, 1, 2]
 
 
-@check(points=1, message="GradientHistograms must log after epochs 0, every, 2*every, ... only.")
+@check(points=1, title="GradientHistograms: logs only at multiples of every", cell="a1_gradient_histograms",
+       message="GradientHistograms must log after epochs 0, every, 2*every, ... only.")
 def test_gradient_histograms_every(student, rng, tmp_path):
     import keras
 
@@ -69,8 +71,9 @@ def test_gradient_histograms_every(student, rng, tmp_path):
     assert tag is not None and hists[tag].steps.tolist() == [0, 2, 4]
 
 
-@check(points=2, message="GradientHistograms must histogram the gradients of the compiled loss on the fixed "
-                         "batch (x, y) (computed with tf.GradientTape), not the weights.")
+@check(points=2, title="GradientHistograms: gradients of the loss, not weights", cell="a1_gradient_histograms",
+       message="GradientHistograms must histogram the gradients of the compiled loss on the fixed "
+               "batch (x, y) (computed with tf.GradientTape), not the weights.")
 def test_gradient_histograms_are_gradients(student, rng, tmp_path):
     import keras
     import tensorflow as tf

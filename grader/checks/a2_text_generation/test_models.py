@@ -8,6 +8,7 @@ from grader.api import CheckFailed, check
 from grader.checks.a2_text_generation import _support as s
 
 BUILDERS = {"build_char_lm": 37, "build_word_lm": 300}   # builder -> a vocabulary size to build it with
+CELLS = {"build_char_lm": "a2_build_char_lm", "build_word_lm": "a2_build_word_lm"}   # where the notebook defines it
 
 
 def _layers(model):
@@ -52,8 +53,9 @@ def _built(student, builder):
 
 
 @pytest.mark.parametrize("builder", list(BUILDERS))
-@check(points=1, message="The language model must map int ids (batch, time), for any time, to logits over the "
-                         "vocabulary (batch, time, vocab_size) through an Embedding and an LSTM.", timeout=120)
+@check(points=1, title="Language model: Embedding, LSTM, logits at every step", cell=CELLS,
+       message="The language model must map int ids (batch, time), for any time, to logits over the "
+               "vocabulary (batch, time, vocab_size) through an Embedding and an LSTM.", timeout=120)
 def test_lm_logits_shapes(student, rng, builder):
     model, vocab_size = _built(student, builder)
     for batch, time in [(2, 1), (3, 17), (1, 130)]:
@@ -70,8 +72,9 @@ def test_lm_logits_shapes(student, rng, builder):
 
 
 @pytest.mark.parametrize("builder", list(BUILDERS))
-@check(points=1, message="The language model must output logits (no softmax: the loss applies it) and must be "
-                         "causal: the output at step t may not depend on inputs after t.", timeout=120)
+@check(points=1, title="Language model: logits, not probabilities, and causal", cell=CELLS,
+       message="The language model must output logits (no softmax: the loss applies it) and must be "
+               "causal: the output at step t may not depend on inputs after t.", timeout=120)
 def test_lm_logits_and_causal(student, rng, builder):
     model, vocab_size = _built(student, builder)
     ids = rng.integers(0, vocab_size, (4, 12))

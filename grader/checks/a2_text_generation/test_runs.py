@@ -62,8 +62,9 @@ def _scores(reference, artifacts, name):
         raise CheckFailed(str(exc)) from None
 
 
-@check(points=4, message=f"The saved character model (artifacts/a2/char_lm.keras with char_vocab.json) must reach "
-                         f"at most {_shown('char_lm', '.2f')} bits per character on the grader's unseen articles.",
+@check(points=4, title="Character model: hidden-set bits per character", cell="a2_train_char_lm",
+       message=f"The saved character model (artifacts/a2/char_lm.keras with char_vocab.json) must reach "
+               f"at most {_shown('char_lm', '.2f')} bits per character on the grader's unseen articles.",
        run=True, timeout=240)
 def test_char_lm_hidden_bits_per_char(reference, artifacts):
     needed = threshold("char_lm")
@@ -72,9 +73,10 @@ def test_char_lm_hidden_bits_per_char(reference, artifacts):
         raise CheckFailed(f"got {bpc:.3f} bits per character, above {needed:.2f}")
 
 
-@check(points=2, message=f"The saved word model (artifacts/a2/word_lm.keras with word_vocab.json) must reach at "
-                         f"most {_shown('word_lm', '.2f')} bits per character (unknown words spelled out) on the "
-                         "grader's unseen articles.", run=True, timeout=240)
+@check(points=2, title="Word model: hidden-set bits per character", cell="a2_train_word_lm",
+       message=f"The saved word model (artifacts/a2/word_lm.keras with word_vocab.json) must reach at "
+               f"most {_shown('word_lm', '.2f')} bits per character (unknown words spelled out) on the "
+               "grader's unseen articles.", run=True, timeout=240)
 def test_word_lm_hidden_bits_per_char(reference, artifacts):
     needed = threshold("word_lm")
     bpc = _scores(reference, artifacts, "word_lm")["bits_per_char"]["word_lm"]
@@ -82,8 +84,9 @@ def test_word_lm_hidden_bits_per_char(reference, artifacts):
         raise CheckFailed(f"got {bpc:.3f} bits per character, above {needed:.2f}")
 
 
-@check(points=2, message=f"The saved word model must reach a perplexity of at most "
-                         f"{_shown('word_perplexity', '.0f')} on the grader's unseen articles.", run=True, timeout=240)
+@check(points=2, title="Word model: hidden-set perplexity", cell="a2_train_word_lm",
+       message=f"The saved word model must reach a perplexity of at most "
+               f"{_shown('word_perplexity', '.0f')} on the grader's unseen articles.", run=True, timeout=240)
 def test_word_lm_hidden_perplexity(reference, artifacts):
     needed = threshold("word_perplexity")
     ppl = _scores(reference, artifacts, "word_lm")["word_perplexity"]
@@ -91,9 +94,10 @@ def test_word_lm_hidden_perplexity(reference, artifacts):
         raise CheckFailed(f"got a perplexity of {ppl:.1f}, above {needed:.0f}")
 
 
-@check(points=2, message="artifacts/a2/samples.json must hold, for char_lm and word_lm, five generated articles at "
-                         "temperatures 0.5 and 1.0 ({'samples': {model: {'0.5': [...], '1.0': [...]}}}), made of "
-                         "the model's vocabulary.", run=True)
+@check(points=2, title="samples.json: five articles per model and temperature", cell="a2_generate",
+       message="artifacts/a2/samples.json must hold, for char_lm and word_lm, five generated articles at "
+               "temperatures 0.5 and 1.0 ({'samples': {model: {'0.5': [...], '1.0': [...]}}}), made of "
+               "the model's vocabulary.", run=True)
 def test_samples_file(artifacts):
     path = artifacts / "samples.json"
     if not path.is_file():
@@ -117,10 +121,11 @@ def test_samples_file(artifacts):
                     raise CheckFailed(f"most {name} sample words must come from word_vocab.json")
 
 
-@check(points=1, message="TensorBoard logs must hold the training and validation loss of every epoch for both "
-                         "models (runs/a2/char_lm/ and runs/a2/word_lm/) of a complete training run: one finite "
-                         "value for each of the epochs the notebook configures (TRAIN[model]['epochs']), and the "
-                         "model saved after it (artifacts/a2/<model>.keras).", run=True)
+@check(points=1, title="TensorBoard loss of every epoch for both models", cell="a2_train_char_lm",
+       message="TensorBoard logs must hold the training and validation loss of every epoch for both "
+               "models (runs/a2/char_lm/ and runs/a2/word_lm/) of a complete training run: one finite "
+               "value for each of the epochs the notebook configures (TRAIN[model]['epochs']), and the "
+               "model saved after it (artifacts/a2/<model>.keras).", run=True)
 def test_tensorboard_scalars(runs, artifacts):
     for name in evaluate.MODELS:
         try:

@@ -18,8 +18,9 @@ def _draws(student, logits, temperature, seed):
     return np.bincount(np.asarray(out, dtype=np.int64), minlength=len(logits)) / N_DRAWS
 
 
-@check(points=1, message="sample_next(logits, temperature, rng) must return the argmax when the temperature is 0 "
-                         "or tiny (below 1e-6), without overflowing for large logits.")
+@check(points=1, title="sample_next: argmax at temperature 0", cell="a2_sampling",
+       message="sample_next(logits, temperature, rng) must return the argmax when the temperature is 0 "
+               "or tiny (below 1e-6), without overflowing for large logits.")
 def test_sample_next_argmax_at_zero_temperature(student, rng):
     for _ in range(20):
         logits = rng.normal(0, 3, rng.integers(2, 60))
@@ -32,10 +33,11 @@ def test_sample_next_argmax_at_zero_temperature(student, rng):
         raise CheckFailed("for logits around 1000 at a tiny temperature expected the argmax: subtract the maximum")
 
 
-@check(points=1, message="sample_next must work at small positive temperatures (1e-5 to 1e-3, above the argmax "
-                         "cut-off of 1e-6) and return a valid index, never NaN probabilities: divide the logits by the "
-                         "temperature and subtract their maximum before exp; p ** (1 / T) or exp(log(p) / T) "
-                         "underflow to 0 / 0.")
+@check(points=1, title="sample_next: a valid index at small temperatures", cell="a2_sampling",
+       message="sample_next must work at small positive temperatures (1e-5 to 1e-3, above the argmax "
+               "cut-off of 1e-6) and return a valid index, never NaN probabilities: divide the logits by the "
+               "temperature and subtract their maximum before exp; p ** (1 / T) or exp(log(p) / T) "
+               "underflow to 0 / 0.")
 def test_sample_next_small_temperatures(student, rng):
     # the maximum logit is 0, so that no exp overflows: forgetting to subtract the maximum is another check's
     # mistake; which index comes out is the temperature checks' property, here only that one does
@@ -48,7 +50,8 @@ def test_sample_next_small_temperatures(student, rng):
                 raise CheckFailed(f"at temperature {temperature} got {got!r}, not an index into the logits")
 
 
-@check(points=2, message="sample_next at temperature 1 must draw from softmax(logits), using the rng it is given.")
+@check(points=2, title="sample_next: draws from softmax at temperature 1", cell="a2_sampling",
+       message="sample_next at temperature 1 must draw from softmax(logits), using the rng it is given.")
 def test_sample_next_matches_softmax(student, rng):
     logits = rng.normal(0, 1.0, 5)
     freq = _draws(student, logits, 1.0, 11)
@@ -59,8 +62,9 @@ def test_sample_next_matches_softmax(student, rng):
         raise CheckFailed("adding 800 to every logit changed the distribution (overflow?)")
 
 
-@check(points=2, message="sample_next must draw from softmax(logits / temperature): a low temperature sharpens "
-                         "the distribution, a high one flattens it.")
+@check(points=2, title="sample_next: draws from softmax(logits / temperature)", cell="a2_sampling",
+       message="sample_next must draw from softmax(logits / temperature): a low temperature sharpens "
+               "the distribution, a high one flattens it.")
 def test_sample_next_applies_temperature(student, rng):
     logits = rng.normal(0, 1.0, 5)
     for temperature in (0.5, 2.0):
@@ -69,8 +73,9 @@ def test_sample_next_applies_temperature(student, rng):
             raise CheckFailed(f"at temperature {temperature} the frequencies are far from softmax(logits / T)")
 
 
-@check(points=1, message="sample_next must take its randomness from the rng argument only (the same rng seed "
-                         "gives the same draws, whatever NumPy's global seed).")
+@check(points=1, title="sample_next: randomness from the rng argument only", cell="a2_sampling",
+       message="sample_next must take its randomness from the rng argument only (the same rng seed "
+               "gives the same draws, whatever NumPy's global seed).")
 def test_sample_next_uses_the_rng(student, rng):
     logits = rng.normal(0, 1.0, 8)
     np.random.seed(1)
@@ -93,8 +98,9 @@ def _word_setup(reference, rng):
     return vocab, s.fixed_lm(rng, len(vocab))
 
 
-@check(points=2, message="generate_text(..., level='char') must return the normalised seed followed by exactly "
-                         "n_tokens characters of the vocabulary.", timeout=120)
+@check(points=2, title="generate_text: char level, seed then n_tokens characters", cell="a2_sampling",
+       message="generate_text(..., level='char') must return the normalised seed followed by exactly "
+               "n_tokens characters of the vocabulary.", timeout=120)
 def test_generate_text_char_length_and_vocabulary(student, reference, rng):
     vocab, model = _char_setup(reference, rng)
     for seed_text, n in [("Oil Prices", 30), ("", 25), ("The Red Sox win", 1)]:
@@ -107,8 +113,9 @@ def test_generate_text_char_length_and_vocabulary(student, reference, rng):
             raise CheckFailed("the text holds characters outside the vocabulary")
 
 
-@check(points=2, message="generate_text(..., level='word') must return the normalised seed and exactly n_tokens "
-                         "words of the vocabulary, joined by single spaces.", timeout=120)
+@check(points=2, title="generate_text: word level, seed then n_tokens words", cell="a2_sampling",
+       message="generate_text(..., level='word') must return the normalised seed and exactly n_tokens "
+               "words of the vocabulary, joined by single spaces.", timeout=120)
 def test_generate_text_word_length_and_vocabulary(student, reference, rng):
     vocab, lstm = _word_setup(reference, rng)
     unk_lover = s.constant_lm(len(vocab), vocab.index(s.UNK), 5.0)      # generated [UNK]s count as words too
@@ -124,8 +131,9 @@ def test_generate_text_word_length_and_vocabulary(student, reference, rng):
             raise CheckFailed("a generated token is not in the vocabulary")
 
 
-@check(points=1, message="generate_text must be deterministic under a seeded rng (same seed, same text) and "
-                         "random across seeds at temperature 1.", timeout=120)
+@check(points=1, title="generate_text: deterministic under a seeded rng", cell="a2_sampling",
+       message="generate_text must be deterministic under a seeded rng (same seed, same text) and "
+               "random across seeds at temperature 1.", timeout=120)
 def test_generate_text_deterministic(student, reference, rng):
     vocab, model = _char_setup(reference, rng)
     runs = [student.generate_text(model, vocab, "oil", 40, 1.0, np.random.default_rng(k), "char") for k in (7, 7, 8)]
@@ -144,11 +152,12 @@ def _without_unk(model, vocab):
     return keras.Model(ids, model(ids) + penalty)
 
 
-@check(points=2, message="generate_text at temperature 0 must follow the model greedily: the model is fed the "
-                         "context BOUNDARY + encoded seed + the ids generated so far, cut to its last CHAR_SEQ_LEN "
-                         "(level 'char') or WORD_SEQ_LEN (level 'word') ids (context[-CHAR_SEQ_LEN:]: a window that "
-                         "slides, not one that stops or grows), and the next id comes from the logits of the last "
-                         "step.", timeout=180)
+@check(points=2, title="generate_text: greedy with a sliding context window", cell="a2_sampling",
+       message="generate_text at temperature 0 must follow the model greedily: the model is fed the "
+               "context BOUNDARY + encoded seed + the ids generated so far, cut to its last CHAR_SEQ_LEN "
+               "(level 'char') or WORD_SEQ_LEN (level 'word') ids (context[-CHAR_SEQ_LEN:]: a window that "
+               "slides, not one that stops or grows), and the next id comes from the logits of the last "
+               "step.", timeout=180)
 def test_generate_text_greedy_matches_reference(student, reference, rng):
     for level, setup, window in (("char", _char_setup, reference.CHAR_SEQ_LEN),
                                  ("word", _word_setup, reference.WORD_SEQ_LEN)):
@@ -169,9 +178,10 @@ def test_generate_text_greedy_matches_reference(student, reference, rng):
 WORD_HELPERS = ("normalize_text", "encode_words", "decode_words")
 
 
-@check(points=1, message="generate_text must sample from the model's whole distribution, [UNK] included: a word "
-                         "model that gives [UNK] most of the probability must generate [UNK] about that often "
-                         "(do not drop, mask or re-draw any token).", timeout=120)
+@check(points=1, title="generate_text: samples [UNK] like any other token", cell="a2_sampling",
+       message="generate_text must sample from the model's whole distribution, [UNK] included: a word "
+               "model that gives [UNK] most of the probability must generate [UNK] about that often "
+               "(do not drop, mask or re-draw any token).", timeout=120)
 def test_generate_text_emits_unk(student, reference, rng, monkeypatch):
     for helper in WORD_HELPERS:
         monkeypatch.setattr(student, helper, getattr(reference, helper), raising=False)   # a missing one too
@@ -184,7 +194,8 @@ def test_generate_text_emits_unk(student, reference, rng, monkeypatch):
         raise CheckFailed(f"[UNK] was {share:.0%} of the {len(tokens)} generated words; the model gives it about 88 %")
 
 
-@check(points=1, message="generate_text must raise a ValueError for a level other than 'char' or 'word'.")
+@check(points=1, title="generate_text: ValueError for an unknown level", cell="a2_sampling",
+       message="generate_text must raise a ValueError for a level other than 'char' or 'word'.")
 def test_generate_text_rejects_unknown_level(student, reference, rng):
     vocab, model = _char_setup(reference, rng)
     try:

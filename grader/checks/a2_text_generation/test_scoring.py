@@ -16,9 +16,10 @@ def _close(got, want, what: str, rtol: float = 1e-4) -> None:
         raise CheckFailed(f"{what}: expected {want:.5f}, got {got:.5f}")
 
 
-@check(points=2, message="token_bits(model, sequences) must return, for each sequence, the bits "
-                         "-log2 p(next id) of every next token under the model (len - 1 values, any batch "
-                         "composition, sequences of different lengths).", timeout=120)
+@check(points=2, title="token_bits: bits of every next token", cell="a2_scoring",
+       message="token_bits(model, sequences) must return, for each sequence, the bits "
+               "-log2 p(next id) of every next token under the model (len - 1 values, any batch "
+               "composition, sequences of different lengths).", timeout=120)
 def test_token_bits_matches_reference(student, reference, rng):
     model = s.fixed_lm(rng, 23, scale=1.5)
     sequences = [rng.integers(0, 23, n) for n in (2, 9, 40, 3, 17, 40, 5)]
@@ -33,9 +34,10 @@ def test_token_bits_matches_reference(student, reference, rng):
                 raise CheckFailed("the bits of a sequence differ from -log2 of the model's next-token probabilities")
 
 
-@check(points=3, message="bits_per_char(model, vocab, texts, 'char') must score each article from BOUNDARY, "
-                         "predict every character and the final BOUNDARY, and divide the bits by "
-                         "sum(len(text) + 1).", timeout=120)
+@check(points=3, title="bits_per_char: character level", cell="a2_scoring",
+       message="bits_per_char(model, vocab, texts, 'char') must score each article from BOUNDARY, "
+               "predict every character and the final BOUNDARY, and divide the bits by "
+               "sum(len(text) + 1).", timeout=120)
 def test_bits_per_char_char_level(student, reference, rng):
     texts = s.random_articles(rng, 12, lengths=(1, 12))
     vocab = reference.build_char_vocab(texts)
@@ -44,9 +46,10 @@ def test_bits_per_char_char_level(student, reference, rng):
            "bits per character")
 
 
-@check(points=3, message="bits_per_char(model, vocab, texts, 'word') must add the bits of every token and of the "
-                         "final BOUNDARY to the spelling cost of each unknown word, spelling_bits(word, "
-                         "len(ALPHABET)), and divide by sum(len(text) + 1).", timeout=120)
+@check(points=3, title="bits_per_char: word level, unknown words spelled out", cell="a2_scoring",
+       message="bits_per_char(model, vocab, texts, 'word') must add the bits of every token and of the "
+               "final BOUNDARY to the spelling cost of each unknown word, spelling_bits(word, "
+               "len(ALPHABET)), and divide by sum(len(text) + 1).", timeout=120)
 def test_bits_per_char_word_level(student, reference, rng):
     texts = s.random_articles(rng, 12, lengths=(1, 15))
     vocab = reference.build_word_vocab(texts[:6], max_words=12)       # some words stay unknown
@@ -55,8 +58,9 @@ def test_bits_per_char_word_level(student, reference, rng):
            "bits per character of the word model")
 
 
-@check(points=2, message="word_perplexity must be 2 ** (mean bits per predicted token), over every token and the "
-                         "end of each article (UNK counts as a token).", timeout=120)
+@check(points=2, title="word_perplexity: 2 ** mean bits per token", cell="a2_scoring",
+       message="word_perplexity must be 2 ** (mean bits per predicted token), over every token and the "
+               "end of each article (UNK counts as a token).", timeout=120)
 def test_word_perplexity_matches_reference(student, reference, rng):
     texts = s.random_articles(rng, 10, lengths=(1, 15))
     vocab = reference.build_word_vocab(texts[:5], max_words=10)

@@ -31,22 +31,25 @@ def _compare_normalisation(student, reference, texts: list[str]) -> None:
             raise CheckFailed(f"for {text!r} expected {want!r}, got {got!r}")
 
 
-@check(points=1, message="normalize_text must replace every <...> (HTML tags, links, tickers) by a space "
-                         "and keep the text between tags.")
+@check(points=1, title="normalize_text: markup replaced by spaces", cell="a2_normalize_text",
+       message="normalize_text must replace every <...> (HTML tags, links, tickers) by a space "
+               "and keep the text between tags.")
 def test_normalize_removes_markup(student, reference, rng):
     _compare_normalisation(student, reference, _raw_texts(rng, 40, _MARKUP + _WORDS))
 
 
-@check(points=1, message="normalize_text must map dashes, curly quotes and backticks to - ' \" and strip "
-                         "accents (NFKD, combining marks dropped).")
+@check(points=1, title="normalize_text: dashes, quotes and accents", cell="a2_normalize_text",
+       message="normalize_text must map dashes, curly quotes and backticks to - ' \" and strip "
+               "accents (NFKD, combining marks dropped).")
 def test_normalize_typography_and_accents(student, reference, rng):
     _compare_normalisation(student, reference,
                            _raw_texts(rng, 40, ["—", "–", "“Up”", "‘Yes’", "`it`", "café", "Zürich", "naïve",
                                                 "Oil", "down"], glue=False))
 
 
-@check(points=1, message="normalize_text must lower-case the text and turn every character outside ALPHABET "
-                         "(line breaks included) into a space.")
+@check(points=1, title="normalize_text: lower case, ALPHABET characters only", cell="a2_normalize_text",
+       message="normalize_text must lower-case the text and turn every character outside ALPHABET "
+               "(line breaks included) into a space.")
 def test_normalize_case_and_character_set(student, reference, rng):
     texts = _raw_texts(rng, 40, ["AT&T", "#", "x_y", "*", "=", "Ω", "😀", "\n", "\t", "OIL", "Prices", "Ab"])
     _compare_normalisation(student, reference, texts)
@@ -56,8 +59,9 @@ def test_normalize_case_and_character_set(student, reference, rng):
             raise CheckFailed("the result holds characters outside ALPHABET")
 
 
-@check(points=1, message="normalize_text must split into tokens (letter runs, the clitics 's 't 're 've 'll 'd 'm, "
-                         "numbers like 2.6 or 4,400, single punctuation marks) joined by single spaces.")
+@check(points=1, title="normalize_text: tokens joined by single spaces", cell="a2_normalize_text",
+       message="normalize_text must split into tokens (letter runs, the clitics 's 't 're 've 'll 'd 'm, "
+               "numbers like 2.6 or 4,400, single punctuation marks) joined by single spaces.")
 def test_normalize_tokens(student, reference, rng):
     texts = _raw_texts(rng, 60, _PIECES)
     _compare_normalisation(student, reference, texts)
@@ -67,8 +71,9 @@ def test_normalize_tokens(student, reference, rng):
             raise CheckFailed("the result must have single spaces between tokens and none at either end")
 
 
-@check(points=1, message="normalize_text must give the reference normalisation on real news articles "
-                         "(title and description separated by a line break) and be idempotent.")
+@check(points=1, title="normalize_text: real articles, idempotent", cell="a2_normalize_text",
+       message="normalize_text must give the reference normalisation on real news articles "
+               "(title and description separated by a line break) and be idempotent.")
 def test_normalize_real_articles(student, reference, rng):
     import source_data as sd
 
@@ -84,8 +89,9 @@ def test_normalize_real_articles(student, reference, rng):
 
 # ---- character vocabulary ---------------------------------------------------------------------
 
-@check(points=1, message="build_char_vocab(texts) must return the distinct characters of the texts plus the "
-                         "boundary '\\n', each once, sorted by code point.")
+@check(points=1, title="build_char_vocab: every character once, sorted", cell="a2_char_vocab",
+       message="build_char_vocab(texts) must return the distinct characters of the texts plus the "
+               "boundary '\\n', each once, sorted by code point.")
 def test_char_vocab_sorted_and_complete(student, rng):
     texts = ["".join(rng.choice(list("abcdefgh ,.'$0123"), rng.integers(0, 40))) for _ in range(30)]
     vocab = student.build_char_vocab(texts)
@@ -95,8 +101,9 @@ def test_char_vocab_sorted_and_complete(student, rng):
         raise CheckFailed(f"got {vocab!r}")
 
 
-@check(points=1, message="encode_chars must map a text to int32 indices into the vocabulary and decode_chars "
-                         "must map them back to the same text.")
+@check(points=1, title="encode_chars and decode_chars: round trip", cell="a2_char_vocab",
+       message="encode_chars must map a text to int32 indices into the vocabulary and decode_chars "
+               "must map them back to the same text.")
 def test_char_round_trip(student, reference, rng):
     texts = s.random_articles(rng, 25)
     vocab = reference.build_char_vocab(texts)
@@ -113,7 +120,8 @@ def test_char_round_trip(student, reference, rng):
         raise CheckFailed("the round trip must work with any vocabulary order (use the vocabulary given)")
 
 
-@check(points=1, message="encode_chars must raise a ValueError for a character that is not in the vocabulary.")
+@check(points=1, title="encode_chars: ValueError for an unknown character", cell="a2_char_vocab",
+       message="encode_chars must raise a ValueError for a character that is not in the vocabulary.")
 def test_char_encode_rejects_unknown(student):
     try:
         student.encode_chars("abz", ["\n", " ", "a", "b"])
@@ -131,8 +139,9 @@ def _zipf_corpus(rng: np.random.Generator, n_words: int, n_articles: int) -> tup
     return texts, Counter(t for text in texts for t in text.split())
 
 
-@check(points=2, message="build_word_vocab(texts, max_words) must return [BOUNDARY, UNK] (in any place) and the "
-                         "max_words most frequent tokens, most frequent first.")
+@check(points=2, title="build_word_vocab: specials and most frequent words first", cell="a2_word_vocab",
+       message="build_word_vocab(texts, max_words) must return [BOUNDARY, UNK] (in any place) and the "
+               "max_words most frequent tokens, most frequent first.")
 def test_word_vocab_most_frequent_first(student, rng):
     texts, counts = _zipf_corpus(rng, 400, 300)
     ranked = sorted(counts.values(), reverse=True)
@@ -151,9 +160,10 @@ def test_word_vocab_most_frequent_first(student, rng):
         raise CheckFailed("the words are not sorted by decreasing frequency")
 
 
-@check(points=1, message="build_word_vocab must break frequency ties alphabetically (as its docstring says), "
-                         "also at the max_words cut-off: sorted by (-count, word), whatever order the words first "
-                         "appear in.")
+@check(points=1, title="build_word_vocab: ties broken alphabetically", cell="a2_word_vocab",
+       message="build_word_vocab must break frequency ties alphabetically (as its docstring says), "
+               "also at the max_words cut-off: sorted by (-count, word), whatever order the words first "
+               "appear in.")
 def test_word_vocab_ties_alphabetical(student, rng):
     words = [f"{a}{b}" for a in "qzbmxa" for b in "kfy"]          # 18 words, first appearances not alphabetical
     counts = dict(zip(words, rng.integers(1, 4, len(words))))    # counts 1-3: many ties
@@ -172,8 +182,9 @@ def test_word_vocab_ties_alphabetical(student, rng):
                                   f"ties must be alphabetical: {tied[:len(kept)]}")
 
 
-@check(points=1, message="build_word_vocab must keep 10,000 words by default (max_words=MAX_WORDS) and all of "
-                         "them when there are fewer.")
+@check(points=1, title="build_word_vocab: default size, all words of a small corpus", cell="a2_word_vocab",
+       message="build_word_vocab must keep 10,000 words by default (max_words=MAX_WORDS) and all of "
+               "them when there are fewer.")
 def test_word_vocab_sizes(student, rng):
     texts = [" ".join(f"t{i}q" for i in range(j, 10_030, 7)) for j in range(7)] + ["t5q t5q t9q"]
     vocab = student.build_word_vocab(texts)
@@ -183,8 +194,9 @@ def test_word_vocab_sizes(student, rng):
         raise CheckFailed("with 3 distinct words expected 5 tokens (2 special + 3)")
 
 
-@check(points=1, message="encode_words must map known tokens to their index and unknown ones to UNK's, as int32; "
-                         "decode_words must join the tokens with single spaces, [UNK] included.")
+@check(points=1, title="encode_words and decode_words: round trip, UNK for unknowns", cell="a2_word_vocab",
+       message="encode_words must map known tokens to their index and unknown ones to UNK's, as int32; "
+               "decode_words must join the tokens with single spaces, [UNK] included.")
 def test_word_round_trip(student, reference, rng):
     texts = s.random_articles(rng, 30)
     vocab = reference.build_word_vocab(texts[:20], max_words=15)

@@ -16,8 +16,9 @@ def _windows(student, ids, seq_len, step):
     return X, y
 
 
-@check(points=2, message="make_windows(ids, seq_len, step): y must be X shifted by one "
-                         "(y[i] = ids[i*step + 1 : i*step + seq_len + 1]).")
+@check(points=2, title="make_windows: targets shifted by one", cell="a2_windows",
+       message="make_windows(ids, seq_len, step): y must be X shifted by one "
+               "(y[i] = ids[i*step + 1 : i*step + seq_len + 1]).")
 def test_windows_targets_shifted_by_one(student, rng):
     for n, seq_len, step in _CASES:
         ids = rng.integers(0, 50, n)
@@ -31,8 +32,9 @@ def test_windows_targets_shifted_by_one(student, rng):
                 raise CheckFailed(f"y[{i}] must be ids[{i}*step + 1 : {i}*step + seq_len + 1]")
 
 
-@check(points=1, message="make_windows must make every window that fits, N = (n - seq_len - 1) // step + 1, "
-                         "and raise a ValueError when not one fits (n < seq_len + 1).")
+@check(points=1, title="make_windows: every window that fits, ValueError if none", cell="a2_windows",
+       message="make_windows must make every window that fits, N = (n - seq_len - 1) // step + 1, "
+               "and raise a ValueError when not one fits (n < seq_len + 1).")
 def test_windows_counts(student, rng):
     for n, seq_len, step in _CASES:
         X, _ = _windows(student, rng.integers(0, 50, n), seq_len, step)
@@ -46,9 +48,10 @@ def test_windows_counts(student, rng):
     raise CheckFailed("8 ids hold no window of 8 inputs plus a target: expected a ValueError")
 
 
-@check(points=1, message="make_dataset(X, y, batch_size, seed) must yield (x, y) pairs in full batches (the last "
-                         "incomplete one dropped), int32, shuffled the same way for the same seed and kept in order "
-                         "without a seed.")
+@check(points=1, title="make_dataset: full batches, seeded shuffling", cell="a2_windows",
+       message="make_dataset(X, y, batch_size, seed) must yield (x, y) pairs in full batches (the last "
+               "incomplete one dropped), int32, shuffled the same way for the same seed and kept in order "
+               "without a seed.")
 def test_dataset_batches_and_shuffling(student, rng):
     X = rng.integers(0, 1000, (103, 6)).astype(np.int32)
     y = X + 1000
