@@ -41,12 +41,11 @@ MISTAKES = [
      _edit("a1_pad_and_mask", ("mask = np.zeros((len(signals), max_len), dtype=bool)",
                                "mask = np.ones((len(signals), max_len), dtype=bool)"),
            ("mask[i, :n] = True", "mask[i, :n] = False")),
-     ["test_pad_keeps_values_at_the_start", "test_pad_zeros_after_end"]),
+     ["test_pad_keeps_values_at_the_start"]),
     ("padding_at_the_front", "a1_pad_and_mask",
      _edit("a1_pad_and_mask", ("padded[i, :n] = signal[:n]", "padded[i, max_len - n:] = signal[:n]"),
            ("mask[i, :n] = True", "mask[i, max_len - n:] = True")),
-     ["test_pad_keeps_values_at_the_start", "test_pad_zeros_after_end",
-      "test_pad_exact_length_and_very_short_clip"]),
+     ["test_pad_keeps_values_at_the_start"]),   # the other checks find the clip wherever it is
     ("no_truncation", "a1_pad_and_mask",
      _edit("a1_pad_and_mask", ("    padded = np.zeros((len(signals), max_len), dtype=np.float32)",
                                "    max_len = max([max_len] + [len(s) for s in signals])   # the longest clip wins\n"
@@ -122,8 +121,7 @@ MISTAKES = [
             "        per_class = ops.divide_no_nan(2.0 * self.true_positives, 2.0 * self.true_positives\n"
             "                                      + self.false_positives + self.false_negatives)\n"
             "        return ops.mean(per_class)")),
-     ["test_micro_f1_matches_sklearn_over_batches", "test_micro_f1_is_not_a_batch_average",
-      "test_micro_f1_reset_state", "test_micro_f1_in_a_compiled_model"]),   # reset: macro of one class is 0.2
+     ["test_micro_f1_matches_sklearn_over_batches"]),   # the other MicroF1 checks compare with its own values
     ("f1_score_without_false_negatives", "a1_micro_f1",
      _edit("a1_micro_f1", ("return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0",
                            "return 2 * tp / (2 * tp + fp) if tp + fp else 0.0")),

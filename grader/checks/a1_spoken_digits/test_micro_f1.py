@@ -23,9 +23,10 @@ def _result(metric) -> float:
     return float(s.as_numpy(metric.result()))
 
 
-@check(points=3, message="MicroF1 must equal scikit-learn's f1_score(average='micro') of the labels and argmax "
-                         "predictions of a batch (sparse integer labels of shape (batch,) or (batch, 1), probability "
-                         "predictions, classes that occur only among the predictions included).")
+@check(points=3, title="MicroF1: scikit-learn's micro F1 of a batch", cell="a1_micro_f1",
+       message="MicroF1 must equal scikit-learn's f1_score(average='micro') of the labels and argmax "
+               "predictions of a batch (sparse integer labels of shape (batch,) or (batch, 1), probability "
+               "predictions, classes that occur only among the predictions included).")
 def test_micro_f1_matches_sklearn_over_batches(student, rng):
     # one batch per fresh metric: pooling over batches is test_micro_f1_is_not_a_batch_average's property
     for num_classes, size in ((10, 7), (10, 32), (10, 1), (4, 50), (4, 3)):
@@ -46,41 +47,59 @@ def test_micro_f1_matches_sklearn_over_batches(student, rng):
         raise CheckFailed("wrong when some classes occur only among the predictions (their false positives count)")
 
 
-@check(points=2, message="MicroF1 must pool the counts of all batches seen since the last reset (batches of "
-                         "different sizes), not average the F1 of each batch.")
+@check(points=2, title="MicroF1: counts pooled over batches, not averaged", cell="a1_micro_f1",
+       message="MicroF1 must pool the counts of all batches seen since the last reset (batches of "
+               "different sizes), not average the F1 of each batch: after several batches it must give what "
+               "it gives for the same clips in one batch.")
 def test_micro_f1_is_not_a_batch_average(student, rng):
-    metric = student.MicroF1(num_classes=10)
+    # compared with the student's own one-batch value: what that value is, is
+    # test_micro_f1_matches_sklearn_over_batches's property (one mistake, one charge)
     eye = np.eye(10, dtype=np.float32)
-    metric.update_state(np.array([3]), eye[[3]])                    # 1 clip, right: batch F1 = 1
-    metric.update_state(np.arange(9), eye[(np.arange(9) + 1) % 10])  # 9 clips, all wrong: batch F1 = 0
-    if abs(_result(metric) - 0.1) > 1e-5:                          # pooled 1/10, batch average 0.5
-        raise CheckFailed(f"a right batch of 1 and a wrong batch of 9 gave {_result(metric):.3f}, expected 0.1 "
-                          "(the pooled counts; the mean of the batch F1s is 0.5)")
+    one_right = (np.array([3]), eye[[3]])                               # batch F1 = 1
+    nine_wrong = (np.arange(9), eye[(np.arange(9) + 1) % 10])           # batch F1 = 0
+    pooled, whole = _fed(student, 10, [one_right, nine_wrong]), _fed(student, 10, [_joined([one_right, nine_wrong])])
+    if abs(pooled - whole) > 1e-5:
+        raise CheckFailed(f"a right batch of 1 clip and a wrong batch of 9 gave {pooled:.3f}, but the same 10 clips "
+                          f"in one batch gave {whole:.3f} (pooled counts: 0.1; the mean of the batch F1s: 0.5)")
     for num_classes, sizes in ((10, (7, 32, 1, 19)), (4, (50, 3))):
-        metric = student.MicroF1(num_classes=num_classes)
         batches = _batches(rng, num_classes, sizes)
-        for labels, probs in batches:
-            metric.update_state(labels, probs)
-        y_true = np.concatenate([b[0] for b in batches])
-        y_pred = np.concatenate([b[1].argmax(axis=1) for b in batches])
-        expected = f1_score(y_true, y_pred, average="micro")
-        if abs(_result(metric) - expected) > 1e-5:
-            raise CheckFailed(f"over {len(sizes)} batches got {_result(metric):.4f}, expected {expected:.4f}")
+        pooled, whole = _fed(student, num_classes, batches), _fed(student, num_classes, [_joined(batches)])
+        if abs(pooled - whole) > 1e-5:
+            raise CheckFailed(f"over batches of {list(sizes)} clips got {pooled:.4f}, the same clips in one batch "
+                              f"{whole:.4f}")
 
 
-@check(points=1, message="MicroF1.reset_state() must clear the accumulated counts.")
+def _fed(student, num_classes, batches) -> float:
+    """The result of a fresh ``MicroF1`` after ``update_state`` on each batch."""
+    metric = student.MicroF1(num_classes=num_classes)
+    for labels, probs in batches:
+        metric.update_state(labels, probs)
+    return _result(metric)
+
+
+def _joined(batches):
+    return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+
+
+@check(points=1, title="MicroF1: reset_state clears the counts", cell="a1_micro_f1",
+       message="MicroF1.reset_state() must clear the accumulated counts: after a reset the metric must give "
+               "what a new one gives for the same batch.")
 def test_micro_f1_reset_state(student, rng):
-    metric = student.MicroF1(num_classes=5)
     eye = np.eye(5, dtype=np.float32)
-    metric.update_state(np.array([0, 1, 2]), eye[[1, 2, 3]])
+    metric = student.MicroF1(num_classes=5)
+    metric.update_state(np.array([0, 1, 2]), eye[[1, 2, 3]])            # all wrong: must be forgotten
     metric.reset_state()
-    metric.update_state(np.array([4, 4]), eye[[4, 4]])
-    assert abs(_result(metric) - 1.0) < 1e-5
+    after = (np.array([4, 4, 0]), eye[[4, 4, 1]])
+    metric.update_state(*after)
+    got, fresh = _result(metric), _fed(student, 5, [after])
+    if abs(got - fresh) > 1e-5:
+        raise CheckFailed(f"after reset_state() and one batch: {got:.4f}; a new metric on that batch: {fresh:.4f}")
 
 
-@check(points=1, message="MicroF1 must work as a compiled Keras metric (model.evaluate on one batch gives "
-                         "scikit-learn's micro F1) and keep num_classes in get_config, so that models compiled with "
-                         "it can be saved and reloaded.")
+@check(points=1, title="MicroF1: works compiled, num_classes kept in get_config", cell="a1_micro_f1",
+       message="MicroF1 must work as a compiled Keras metric (model.evaluate on one batch reports what the "
+               "metric gives called directly on the model's predictions) and keep num_classes in get_config, so "
+               "that models compiled with it can be saved and reloaded.")
 def test_micro_f1_in_a_compiled_model(student, rng):
     import keras
 
@@ -89,12 +108,15 @@ def test_micro_f1_in_a_compiled_model(student, rng):
                   metrics=[student.MicroF1(num_classes=4)])
     x = rng.normal(size=(70, 6)).astype(np.float32)
     y = rng.integers(0, 4, 70)
-    # one batch: pooling over batches is test_micro_f1_is_not_a_batch_average's property
+    # one batch, compared with the metric called directly: its value is another check's property
     result = model.evaluate(x, y, batch_size=70, verbose=0, return_dict=True)
-    value = [v for k, v in result.items() if k != "loss"][0]
-    expected = f1_score(y, s.predict(model, x).argmax(axis=1), average="micro")
-    if abs(float(value) - expected) > 1e-5:
-        raise CheckFailed(f"model.evaluate reported {float(value):.4f}, expected {expected:.4f}")
+    value = float([v for k, v in result.items() if k != "loss"][0])
+    probs = s.predict(model, x)
+    direct = [_fed(student, 4, [(labels, probs)]) for labels in (y, y[:, None])]   # Keras may pass (batch, 1)
+    if min(abs(value - d) for d in direct) > 1e-5:
+        raise CheckFailed(f"model.evaluate reported {value:.4f}; the metric called directly on the same labels and "
+                          f"predictions gives {direct[0]:.4f} (does update_state work inside a compiled graph, "
+                          "with tensors, not NumPy arrays?)")
     config = student.MicroF1(num_classes=7).get_config()
     clone = student.MicroF1.from_config(config)
     if getattr(clone, "num_classes", 7) != 7 or clone.name != "micro_f1":
@@ -102,8 +124,9 @@ def test_micro_f1_in_a_compiled_model(student, rng):
                           "to get_config")
 
 
-@check(points=1, message="micro_f1_score(y_true, y_pred) must return scikit-learn's micro F1 of two label "
-                         "arrays as a float (classes that occur only among the predictions included).")
+@check(points=1, title="micro_f1_score: scikit-learn's micro F1 of two label arrays", cell="a1_micro_f1",
+       message="micro_f1_score(y_true, y_pred) must return scikit-learn's micro F1 of two label "
+               "arrays as a float (classes that occur only among the predictions included).")
 def test_micro_f1_score(student, rng):
     for n, k in ((200, 10), (13, 3)):
         y_true, y_pred = rng.integers(0, k, n), rng.integers(0, k, n)

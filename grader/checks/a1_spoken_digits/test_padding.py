@@ -12,8 +12,9 @@ def _pad(student, signals, max_len):
     return np.asarray(padded), np.asarray(mask)
 
 
-@check(points=1, message="load_audio must return a list of 1-D float32 arrays, one per file, at the file's "
-                         "native 8 kHz sampling rate (no resampling), mono.")
+@check(points=1, title="load_audio: mono float32 at the native 8 kHz", cell="a1_load_audio",
+       message="load_audio must return a list of 1-D float32 arrays, one per file, at the file's "
+               "native 8 kHz sampling rate (no resampling), mono.")
 def test_load_audio_native_rate_mono_float32(student, rng, tmp_path):
     signals = s.random_signals(rng, [1234, 4000, 77])
     paths = s.write_wavs(tmp_path, signals)
@@ -35,8 +36,9 @@ def test_load_audio_native_rate_mono_float32(student, rng, tmp_path):
     assert np.asarray(y).ndim == 1
 
 
-@check(points=1, message="pad_and_mask must return (padded, mask): padded float32 of shape (N, max_len) and "
-                         "mask bool of the same shape.")
+@check(points=1, title="pad_and_mask: shapes and dtypes", cell="a1_pad_and_mask",
+       message="pad_and_mask must return (padded, mask): padded float32 of shape (N, max_len) and "
+               "mask bool of the same shape.")
 def test_pad_shapes_and_dtypes(student, rng):
     lengths = rng.integers(50, 900, 7)
     signals = [x.astype(np.float64) for x in s.random_signals(rng, lengths)]   # float64 in, float32 out
@@ -49,9 +51,10 @@ def test_pad_shapes_and_dtypes(student, rng):
         raise CheckFailed(f"the mask has dtype {mask.dtype}; use bool (True = real sample)")
 
 
-@check(points=2, message="pad_and_mask must copy each clip's samples unchanged to the start of its row, with the "
-                         "mask True exactly there (clips exactly max_len long and 1-sample clips included). A real "
-                         "sample may be 0.0: the mask comes from each clip's length, not from its values.")
+@check(points=2, title="pad_and_mask: values kept at the start", cell="a1_pad_and_mask",
+       message="pad_and_mask must copy each clip's samples unchanged to the start of its row, with the "
+               "mask True exactly there (clips exactly max_len long and 1-sample clips included). A real "
+               "sample may be 0.0: the mask comes from each clip's length, not from its values.")
 def test_pad_keeps_values_at_the_start(student, reference, rng):
     lengths = np.concatenate([rng.integers(2, 500, 9), [500, 1]])
     signals = s.random_signals(rng, lengths)
@@ -69,20 +72,34 @@ def test_pad_keeps_values_at_the_start(student, reference, rng):
     np.testing.assert_allclose(padded, ref_padded, atol=0)
 
 
-@check(points=1, message="pad_and_mask must put zeros after a clip's end, with the mask False there.")
+@check(points=1, title="pad_and_mask: zeros after the end", cell="a1_pad_and_mask",
+       message="pad_and_mask must fill the rest of each row, after the clip's samples, with zeros.")
 def test_pad_zeros_after_end(student, rng):
+    # where in its row a clip lies is test_pad_keeps_values_at_the_start's property (one mistake, one
+    # charge): the clip is found wherever it is, and everything else in the row must be zero
     lengths = rng.integers(10, 300, 5)
     signals = [x + 0.5 for x in s.random_signals(rng, lengths)]     # no zeros inside the clips
-    padded, mask = _pad(student, signals, 400)
-    for i, n in enumerate(lengths):
-        if not np.all(padded[i, n:] == 0):
-            raise CheckFailed("non-zero values after a clip's end")
-        if mask[i, n:].any():
-            raise CheckFailed("the mask is True after a clip's end")
+    padded, _ = _pad(student, signals, 400)
+    for i, signal in enumerate(signals):
+        start = _where(padded[i], signal)
+        rest = np.delete(padded[i], np.arange(start, start + len(signal))) if start is not None else None
+        if rest is not None and not np.all(rest == 0):
+            raise CheckFailed(f"{np.count_nonzero(rest)} non-zero value(s) in a row outside its clip of {len(signal)} "
+                              "samples")
 
 
-@check(points=1, message="pad_and_mask must truncate a clip longer than max_len to its first max_len samples: "
-                         "its row and mask are those of its first max_len samples (mask all True).")
+def _where(row: np.ndarray, clip: np.ndarray) -> int | None:
+    """The offset at which ``clip`` lies unchanged in ``row`` (None: nowhere)."""
+    n = len(clip)
+    for start in np.flatnonzero(row[: len(row) - n + 1] == clip[0]):
+        if np.array_equal(row[start:start + n], clip):
+            return int(start)
+    return None
+
+
+@check(points=1, title="pad_and_mask: long clips cut to max_len", cell="a1_pad_and_mask",
+       message="pad_and_mask must truncate a clip longer than max_len to its first max_len samples: "
+               "its row and mask are those of its first max_len samples (mask all True).")
 def test_pad_truncates_long_clips(student, rng):
     long = s.random_signals(rng, [1000])[0] + 0.5                 # no zeros inside the clip
     padded, mask = _pad(student, [long, long[:10]], 256)
@@ -96,17 +113,24 @@ def test_pad_truncates_long_clips(student, rng):
         raise CheckFailed("the mask of a long clip differs from that of its first max_len samples")
 
 
-@check(points=1, message="pad_and_mask must keep a clip exactly max_len long whole and put a very short clip "
-                         "(1 sample) at the start of a row of zeros.")
+@check(points=1, title="pad_and_mask: exact-length and 1-sample clips", cell="a1_pad_and_mask",
+       message="pad_and_mask must keep a clip exactly max_len long whole and put a very short clip "
+               "(1 sample) at the start of a row of zeros.")
 def test_pad_exact_length_and_very_short_clip(student, rng):
     exact, short = s.random_signals(rng, [320, 1])
+    short = short + np.float32(0.5)                                 # not 0: it must be found in its row
     padded, _ = _pad(student, [exact, short], 320)
-    np.testing.assert_array_equal(padded[0], exact)
-    assert padded[1, 0] == short[0] and np.all(padded[1, 1:] == 0)
+    if not np.array_equal(padded[0], exact):
+        raise CheckFailed("a clip exactly max_len long is not its row unchanged")
+    # at the start is test_pad_keeps_values_at_the_start's property: here, the sample once, zeros elsewhere
+    if np.count_nonzero(padded[1]) != 1 or not np.any(padded[1] == short[0]):
+        raise CheckFailed(f"the row of a 1-sample clip holds {np.count_nonzero(padded[1])} non-zero values; expected "
+                          "the sample and zeros")
 
 
-@check(points=2, message="frame_signals must cut (N, max_len) into (N, max_len // frame_len, frame_len) "
-                         "float32 frames in order, frame t = samples t*frame_len to (t+1)*frame_len.")
+@check(points=2, title="frame_signals: float32 frames in order", cell="a1_frame_signals",
+       message="frame_signals must cut (N, max_len) into (N, max_len // frame_len, frame_len) "
+               "float32 frames in order, frame t = samples t*frame_len to (t+1)*frame_len.")
 def test_frame_signals_frames(student, reference, rng):
     lengths = rng.integers(1, 480, 6)
     padded, mask = reference.pad_and_mask(s.random_signals(rng, lengths), 480)
@@ -120,8 +144,9 @@ def test_frame_signals_frames(student, reference, rng):
         np.testing.assert_array_equal(frames, padded.reshape(6, -1, frame_len))
 
 
-@check(points=2, message="frame_signals' frame mask must be bool (N, n_frames) and True exactly for the frames "
-                         "that hold at least one real sample (consistent with the sample mask).")
+@check(points=2, title="frame_signals: frame mask consistent with the sample mask", cell="a1_frame_signals",
+       message="frame_signals' frame mask must be bool (N, n_frames) and True exactly for the frames "
+               "that hold at least one real sample (consistent with the sample mask).")
 def test_frame_mask_consistent_with_sample_mask(student, reference, rng):
     frame_len = 40
     lengths = np.concatenate([rng.integers(2, 400, 5), [40, 41, 39, 1, 400]])   # frame edges included
@@ -136,8 +161,9 @@ def test_frame_mask_consistent_with_sample_mask(student, reference, rng):
     np.testing.assert_array_equal(frame_mask, expected)
 
 
-@check(points=1, message="frame_signals must raise a ValueError when max_len is not a multiple of frame_len (its "
-                         "docstring's Raises clause), not drop or add samples silently.")
+@check(points=1, title="frame_signals: ValueError when frame_len does not divide", cell="a1_frame_signals",
+       message="frame_signals must raise a ValueError when max_len is not a multiple of frame_len (its "
+               "docstring's Raises clause), not drop or add samples silently.")
 def test_frame_signals_rejects_a_frame_length_that_does_not_divide(student, reference, rng):
     padded, mask = reference.pad_and_mask(s.random_signals(rng, [300, 450]), 480)
     for frame_len in (50, 7):
