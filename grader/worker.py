@@ -110,6 +110,23 @@ def _grade(job: Job, checks: list[dict], manual: list[dict], log: _Log, lf: IO[s
     return record
 
 
+def _check_errors(results: dict[str, dict]) -> list[str]:
+    """What the instructor must see about checks whose own code raised (not the student's code).
+
+    A check that cannot read the reference figures its thresholds derive from is a grader error
+    (the row is graded again by the next batch); any other is named, so the row is not ``ok``.
+    """
+    errors = sorted(r["name"] for r in results.values() if r.get("check_error"))
+    if not errors:
+        return []
+    figures = sorted(r["name"] for r in results.values()
+                     if r.get("check_error") and "ReferenceFiguresMissing" in r.get("log", ""))
+    if figures:
+        return [f"grader error: the reference figures cannot be read by {', '.join(figures)} (see the log; "
+                "`make reference`, then grade again)"]
+    return [f"check error in {', '.join(errors)}: the check's own code raised, not the answer's (see the log)"]
+
+
 def _check(job: Job, record: Record, checks: list[dict], module: Path, exec_dir: Path | None, tmp: Path,
            log: _Log, lf: IO[str]) -> None:
     """Run the hidden checks on the answers module (and the execution) and fill the record."""
@@ -129,7 +146,7 @@ def _check(job: Job, record: Record, checks: list[dict], module: Path, exec_dir:
     if left:
         record.anomalies.append(f"processes detached from the checks were left behind and killed: {left}")
     record.import_errors = outcome.import_errors
-    record.crashes = outcome.crashes
+    record.crashes = outcome.crashes + _check_errors(outcome.results)
     record.finish_checks(checks, outcome.results, "not run: " + (outcome.crashes[-1] if outcome.crashes
                                                                  else "no result"))
     if exec_dir is None and not job.options.answers_only:

@@ -168,7 +168,7 @@ def test_are_the_documented_thresholds_in_effect_in_the_sandbox(assignment, tmp_
 
 
 @pytest.mark.parametrize("assignment", list(DOCUMENTED))
-def test_is_an_unreadable_reference_a_check_error(assignment, tmp_path, monkeypatch):
+def test_is_an_unreadable_reference_a_grader_error(assignment, tmp_path, monkeypatch):
     _landlock_or_skip()
     names, make, pattern = SETUPS[assignment]
     run = _check_run(assignment, tmp_path, monkeypatch)
@@ -176,11 +176,25 @@ def test_is_an_unreadable_reference_a_check_error(assignment, tmp_path, monkeypa
     assert reference in run.read          # the read list of grader/job.py lets the checks read the figures
     run.read = [p for p in run.read if p != reference]
     make(tmp_path / "work" / "artifacts" / assignment.split("_")[0])
-    results, _ = _run_in_sandbox(run, tmp_path, names)
+    results, checks = _run_in_sandbox(run, tmp_path, names)
     for name in names:
         r = results[name]
         assert r["outcome"] == "error" and r["check_error"], r
         assert "ReferenceFiguresMissing" in r["log"] and not re.search(pattern, r["output"]), r
+    # the row says so: a grader error (graded again by the next batch), not an `ok` row with points lost
+    from grader.record import Record, Status
+    from grader.worker import _check_errors
+
+    rec = Record.start("s", assignment, checks, [])
+    rec.crashes = _check_errors({r["nodeid"]: r for r in results.values()})
+    rec.finish_checks(checks, {r["nodeid"]: r for r in results.values()}, "not run")
+    rec.settle()
+    assert rec.status is Status.GRADER_ERROR and "reference figures cannot be read" in rec.reason, rec.reason
+    # any other exception of a check's own code is named in a `problems` row
+    other = {r["nodeid"]: {**r, "log": "TypeError: ..."} for r in results.values()}
+    rec.crashes = _check_errors(other)
+    rec.settle()
+    assert rec.status is Status.PROBLEMS and rec.reason.startswith("check error in "), rec.reason
 
 
 # ---- complete training runs ----------------------------------------------------------------------
