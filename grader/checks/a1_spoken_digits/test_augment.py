@@ -110,3 +110,8 @@ def test_augment_dataset_labels_in_step(student, rng):
     for got, want in zip(augmented, expected):
         if np.shape(got) != np.shape(want) or not np.allclose(np.asarray(got), want, atol=1e-6):
             raise CheckFailed("the signals are not augment_clip's versions of each clip, clip by clip")
+    with s.joblib_threads():
+        one, one_labels = student.augment_dataset(signals[:1], labels[:1], sr=s.SR)    # a class of one clip
+    if len(one) != len(per_clip[0]) or not np.array_equal(np.asarray(one_labels), np.repeat(labels[:1], len(one))):
+        raise CheckFailed(f"for a single clip expected its {len(per_clip[0])} versions and its label "
+                          f"{len(per_clip[0])} times, got {len(one)} signals and {np.size(one_labels)} labels")

@@ -65,12 +65,14 @@ def test_log_mel_relative_to_each_clip(student, reference, rng):
                "whose centre sample t * hop_length is a real sample of the clip.")
 def test_spectrogram_mask(student, reference, rng):
     hop = reference.HOP_LENGTH
-    lengths = np.concatenate([rng.integers(1, 6400, 6), [1, hop, hop + 1, 6400]])
-    _, mask = _batch(reference, rng, lengths, 6400)
-    got = np.asarray(student.spectrogram_mask(mask, hop_length=hop))
-    expected = reference.spectrogram_mask(mask, hop_length=hop)
-    if got.dtype != bool:
-        raise CheckFailed(f"got dtype {got.dtype}")
-    if got.shape != expected.shape:
-        raise CheckFailed(f"got shape {got.shape}, expected {expected.shape}")
-    np.testing.assert_array_equal(got, expected)
+    for max_len in (6400, 6400 - hop // 2 - 1):          # the second is not a multiple of the hop
+        lengths = np.concatenate([rng.integers(1, max_len, 6), [1, hop, hop + 1, max_len]])
+        _, mask = _batch(reference, rng, lengths, max_len)
+        got = np.asarray(student.spectrogram_mask(mask, hop_length=hop))
+        expected = reference.spectrogram_mask(mask, hop_length=hop)
+        if got.dtype != bool:
+            raise CheckFailed(f"got dtype {got.dtype}")
+        if got.shape != expected.shape:
+            raise CheckFailed(f"max_len={max_len}, hop_length={hop}: got shape {got.shape}, expected "
+                              f"{expected.shape} (1 + max_len // hop_length frames, integer division)")
+        np.testing.assert_array_equal(got, expected)

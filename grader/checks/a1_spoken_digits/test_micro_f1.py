@@ -23,6 +23,11 @@ def _result(metric) -> float:
     return float(s.as_numpy(metric.result()))
 
 
+def _far(got: float, want: float, tol: float) -> bool:
+    """True unless ``got`` is within ``tol`` of ``want`` (NaN is far from everything)."""
+    return not abs(got - want) <= tol
+
+
 @check(points=3, title="MicroF1: scikit-learn's micro F1 of a batch", cell="a1_micro_f1",
        message="MicroF1 must equal scikit-learn's f1_score(average='micro') of the labels and argmax "
                "predictions of a batch (sparse integer labels of shape (batch,) or (batch, 1), probability "
@@ -35,15 +40,15 @@ def test_micro_f1_matches_sklearn_over_batches(student, rng):
         metric.update_state(labels, probs)
         expected = f1_score(labels, probs.argmax(axis=1), average="micro")
         got = _result(metric)
-        if abs(got - expected) > 1e-5:
+        if _far(got, expected, 1e-5):
             raise CheckFailed(f"got {got:.4f}, expected {expected:.4f} ({num_classes} classes, a batch of {size})")
     metric = student.MicroF1(num_classes=3)
     metric.update_state(np.array([[0], [2]]), np.eye(3, dtype=np.float32)[[0, 1]])   # labels of shape (batch, 1)
-    if abs(_result(metric) - 0.5) > 1e-5:
+    if _far(_result(metric), 0.5, 1e-5):
         raise CheckFailed("labels of shape (batch, 1) were not read as one label per row")
     metric = student.MicroF1(num_classes=5)
     metric.update_state(np.array([0, 0, 1, 1, 2]), np.eye(5, dtype=np.float32)[[0, 3, 1, 4, 4]])   # 3, 4: predicted only
-    if abs(_result(metric) - 0.4) > 1e-5:
+    if _far(_result(metric), 0.4, 1e-5):
         raise CheckFailed("wrong when some classes occur only among the predictions (their false positives count)")
 
 
@@ -58,13 +63,13 @@ def test_micro_f1_is_not_a_batch_average(student, rng):
     one_right = (np.array([3]), eye[[3]])                               # batch F1 = 1
     nine_wrong = (np.arange(9), eye[(np.arange(9) + 1) % 10])           # batch F1 = 0
     pooled, whole = _fed(student, 10, [one_right, nine_wrong]), _fed(student, 10, [_joined([one_right, nine_wrong])])
-    if abs(pooled - whole) > 1e-5:
+    if _far(pooled, whole, 1e-5):
         raise CheckFailed(f"a right batch of 1 clip and a wrong batch of 9 gave {pooled:.3f}, but the same 10 clips "
                           f"in one batch gave {whole:.3f} (pooled counts: 0.1; the mean of the batch F1s: 0.5)")
     for num_classes, sizes in ((10, (7, 32, 1, 19)), (4, (50, 3))):
         batches = _batches(rng, num_classes, sizes)
         pooled, whole = _fed(student, num_classes, batches), _fed(student, num_classes, [_joined(batches)])
-        if abs(pooled - whole) > 1e-5:
+        if _far(pooled, whole, 1e-5):
             raise CheckFailed(f"over batches of {list(sizes)} clips got {pooled:.4f}, the same clips in one batch "
                               f"{whole:.4f}")
 
@@ -92,7 +97,7 @@ def test_micro_f1_reset_state(student, rng):
     after = (np.array([4, 4, 0]), eye[[4, 4, 1]])
     metric.update_state(*after)
     got, fresh = _result(metric), _fed(student, 5, [after])
-    if abs(got - fresh) > 1e-5:
+    if _far(got, fresh, 1e-5):
         raise CheckFailed(f"after reset_state() and one batch: {got:.4f}; a new metric on that batch: {fresh:.4f}")
 
 
@@ -113,7 +118,7 @@ def test_micro_f1_in_a_compiled_model(student, rng):
     value = float([v for k, v in result.items() if k != "loss"][0])
     probs = s.predict(model, x)
     direct = [_fed(student, 4, [(labels, probs)]) for labels in (y, y[:, None])]   # Keras may pass (batch, 1)
-    if min(abs(value - d) for d in direct) > 1e-5:
+    if all(_far(value, d, 1e-5) for d in direct):
         raise CheckFailed(f"model.evaluate reported {value:.4f}; the metric called directly on the same labels and "
                           f"predictions gives {direct[0]:.4f} (does update_state work inside a compiled graph, "
                           "with tensors, not NumPy arrays?)")
@@ -136,6 +141,6 @@ def test_micro_f1_score(student, rng):
         assert abs(float(got) - f1_score(y_true, y_pred, average="micro")) < 1e-9
     y_true, y_pred = np.array([0, 0, 1, 1, 2, 2]), np.array([0, 3, 1, 4, 4, 2])   # 3 and 4: only predicted
     got = student.micro_f1_score(y_true, y_pred)
-    if abs(float(got) - 0.5) > 1e-9:
+    if _far(float(got), 0.5, 1e-9):
         raise CheckFailed(f"got {float(got):.4f}, expected 0.5 when some classes occur only among the predictions "
                           "(their false positives count)")

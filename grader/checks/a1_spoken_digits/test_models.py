@@ -137,3 +137,10 @@ def test_cnn_input_output_softmax(student, rng):
             raise CheckFailed(f"output shape {out.shape} for build_cnn({n_steps}, {n_mels}, n_classes={n_classes})")
         assert np.all(out >= 0)
         np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-4)
+        silence = np.full((2, n_steps, n_mels), -80.0, dtype=np.float32)
+        silence[1, :, : n_mels // 2] = 0.0                  # the same silence with a loud low band
+        quiet, loud = s.predict(model, silence)
+        if np.abs(quiet - loud).max() <= 1e-6:
+            raise CheckFailed("silence and silence with a loud low band gave the same output: the model ignores "
+                              "its input (look at the input scaling: a factor of 0, e.g. 1 // 40, erases the "
+                              "spectrogram)")

@@ -149,7 +149,8 @@ def test_frame_signals_frames(student, reference, rng):
                "that hold at least one real sample (consistent with the sample mask).")
 def test_frame_mask_consistent_with_sample_mask(student, reference, rng):
     frame_len = 40
-    lengths = np.concatenate([rng.integers(2, 400, 5), [40, 41, 39, 1, 400]])   # frame edges included
+    # frame edges included; 11 clips of 10 frames, so an (n_frames, N) mask cannot pass for (N, n_frames)
+    lengths = np.concatenate([rng.integers(2, 400, 6), [40, 41, 39, 1, 400]])
     padded, mask = reference.pad_and_mask(s.random_signals(rng, lengths), 400)
     _, frame_mask = student.frame_signals(padded, mask, frame_len)
     frame_mask = np.asarray(frame_mask)

@@ -58,6 +58,21 @@ def test_bits_per_char_word_level(student, reference, rng):
            "bits per character of the word model")
 
 
+@check(points=1, title="bits_per_char: ValueError for an unknown level", cell="a2_scoring",
+       message="bits_per_char must raise a ValueError for a level other than 'char' or 'word' (a misspelt "
+               "level must not be scored silently as one of them).", timeout=120)
+def test_bits_per_char_rejects_unknown_level(student, reference, rng):
+    texts = s.random_articles(rng, 3, lengths=(1, 6))
+    vocab = reference.build_char_vocab(texts)
+    model = s.fixed_lm(rng, len(vocab), scale=1.5)
+    for level in ("chars", "words", "Char"):
+        try:
+            got = student.bits_per_char(model, vocab, texts, level)
+        except ValueError:
+            continue
+        raise CheckFailed(f"level={level!r}: expected a ValueError, got {got!r}")
+
+
 @check(points=2, title="word_perplexity: 2 ** mean bits per token", cell="a2_scoring",
        message="word_perplexity must be 2 ** (mean bits per predicted token), over every token and the "
                "end of each article (UNK counts as a token).", timeout=120)

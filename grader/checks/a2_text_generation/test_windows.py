@@ -48,10 +48,10 @@ def test_windows_counts(student, rng):
     raise CheckFailed("8 ids hold no window of 8 inputs plus a target: expected a ValueError")
 
 
-@check(points=1, title="make_dataset: full batches, seeded shuffling", cell="a2_windows",
+@check(points=1, title="make_dataset: full batches, seeded shuffling, a new order every epoch", cell="a2_windows",
        message="make_dataset(X, y, batch_size, seed) must yield (x, y) pairs in full batches (the last "
-               "incomplete one dropped), int32, shuffled the same way for the same seed and kept in order "
-               "without a seed.")
+               "incomplete one dropped), int32, shuffled the same way for the same seed, in a new order "
+               "every epoch (every pass over the dataset), and kept in order without a seed.")
 def test_dataset_batches_and_shuffling(student, rng):
     X = rng.integers(0, 1000, (103, 6)).astype(np.int32)
     y = X + 1000
@@ -73,3 +73,10 @@ def test_dataset_batches_and_shuffling(student, rng):
         raise CheckFailed("a shuffled epoch must hold 100 distinct windows")
     if not all(np.array_equal(a, c) for (a, _), (c, _) in zip(first, again)):
         raise CheckFailed("the same seed must give the same order")
+    dataset = student.make_dataset(X, y, 10, seed=7)
+    epochs = [np.concatenate([np.asarray(a) for a, _ in dataset]) for _ in range(2)]
+    if len({tuple(r) for r in epochs[1]}) != 100:
+        raise CheckFailed("a second pass over the dataset must hold the same 100 windows")
+    if np.array_equal(epochs[0], epochs[1]):
+        raise CheckFailed("two passes over the same dataset gave the same order: shuffle anew every epoch "
+                          "(tf.data: reshuffle_each_iteration=True, the default)")
