@@ -41,8 +41,9 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP) ## create the virtualenv and install the pinned dependencies
 
-data: $(STAMP) ## fetch and verify the datasets (KIT_DATA_MIRROR: local mirror)
+data: $(STAMP) ## fetch and verify the datasets (KIT_DATA_MIRROR: local mirror), build the fake-or-real corpus
 	$(PY) -m source_data fetch
+	$(PY) -m source_data build
 
 assignments: $(STAMP) ## regenerate the student notebooks in assignments/ from solutions/
 	$(PY) -m authoring notebooks generate

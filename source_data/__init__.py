@@ -5,6 +5,7 @@ Everything else in the kit (notebooks, grader, tests) gets data through this pac
     import source_data as sd
     clips = sd.load_spoken_digits("student")    # 2,700 FSDD clips (takes 5-49)
     news = sd.load_ag_news("student")           # 6,840 AG News rows
+    spoof = sd.load_fake_or_real("training")    # 4,200 fake-or-real clips (built by `make data`)
 
 Environment variables: ``KIT_DATA_DIR`` (data directory; default ``source_data/cache``) and
 ``KIT_DATA_MIRROR`` (a folder or URL prefix laid out like ``../shared/data`` to fetch from
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 from source_data.ag_news import AG_NEWS_CLASSES, NewsRows, clean_field, load_ag_news
 from source_data.errors import DataError
+from source_data.fake_or_real import SpoofClips, load_fake_or_real
 from source_data.download import FetchReport, fetch, fetch_one, is_fetched
 from source_data.registry import data_dir, dataset, is_student_folder, names
 from source_data.spoken_digits import SAMPLE_RATE, SPEAKERS, DigitClips, load_spoken_digits, speaker_folds
 from source_data.student import materialise_student
 
 __all__ = [
-    "AG_NEWS_CLASSES", "DataError", "DigitClips", "FetchReport", "NewsRows", "SAMPLE_RATE", "SPEAKERS",
+    "AG_NEWS_CLASSES", "DataError", "DigitClips", "FetchReport", "NewsRows", "SAMPLE_RATE", "SPEAKERS", "SpoofClips",
     "clean_field", "data_dir", "dataset", "fetch", "fetch_one", "is_fetched", "is_student_folder",
-    "load_ag_news", "load_spoken_digits", "materialise_student", "names", "speaker_folds",
+    "load_ag_news", "load_fake_or_real", "load_spoken_digits", "materialise_student", "names", "speaker_folds",
 ]

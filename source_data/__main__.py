@@ -1,11 +1,11 @@
-"""Command line: ``python -m source_data {fetch,student,info}``."""
+"""Command line: ``python -m source_data {fetch,build,student,info}``."""
 from __future__ import annotations
 
 import argparse
 import sys
 import time
 
-from source_data import ag_news, spoken_digits
+from source_data import ag_news, fake_or_real, spoken_digits
 from source_data.errors import DataError
 from source_data.download import fetch_one
 from source_data.registry import data_dir, dataset, names
@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     p_fetch = sub.add_parser("fetch", help="fetch and verify datasets (default: all)")
     p_fetch.add_argument("names", nargs="*", help=f"datasets, among {names()}")
     p_fetch.add_argument("--mirror", help="folder or URL prefix (default: $KIT_DATA_MIRROR, else upstream)")
+    p_build = sub.add_parser("build", help="build the corpora made from fetched data (fake_or_real); "
+                             "a complete build is verified and left as it is")
+    p_build.add_argument("--workers", type=int, help="processes (default: the usable cores, at most 4)")
     p_student = sub.add_parser("student", help="write the student part of every dataset into a folder")
     p_student.add_argument("dest")
     sub.add_parser("info", help="print the registry and the split sizes")
@@ -28,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
             for name in args.names or names():
                 print(fetch_one(name, mirror=args.mirror, verbose=True), flush=True)
             print(f"data directory {data_dir()} ready in {time.perf_counter() - t0:.1f} s")
+        elif args.cmd == "build":
+            t0 = time.perf_counter()
+            dest = fake_or_real.build(workers=args.workers)
+            print(f"fake_or_real: {dest} built and verified in {time.perf_counter() - t0:.1f} s", flush=True)
         elif args.cmd == "student":
             dest = materialise_student(args.dest)
             print(f"student data written to {dest}; students set KIT_DATA_DIR={dest}")
