@@ -115,10 +115,13 @@ def resolve(opts: Options) -> Options:
 
 
 def materialise_student_data(dest: Path) -> None:
-    """Make the student-only data folder ``dest`` (links into the data cache where possible), once."""
+    """Make the student-only data folder ``dest`` (links into the data cache where possible), once.
+
+    A folder made by an older kit (one that lacks a dataset added since) is made again.
+    """
     import source_data as sd
 
-    if not sd.is_student_folder(dest):
+    if not sd.is_current_student_folder(dest):
         try:
             sd.materialise_student(dest, link=True)
         except OSError:

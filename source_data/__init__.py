@@ -19,10 +19,10 @@ from source_data.fake_or_real import SpoofClips, load_fake_or_real
 from source_data.download import FetchReport, fetch, fetch_one, is_fetched
 from source_data.registry import data_dir, dataset, is_student_folder, names
 from source_data.spoken_digits import SAMPLE_RATE, SPEAKERS, DigitClips, load_spoken_digits, speaker_folds
-from source_data.student import materialise_student
+from source_data.student import is_current_student_folder, materialise_student
 
 __all__ = [
     "AG_NEWS_CLASSES", "DataError", "DigitClips", "FetchReport", "NewsRows", "SAMPLE_RATE", "SPEAKERS", "SpoofClips",
-    "clean_field", "data_dir", "dataset", "fetch", "fetch_one", "is_fetched", "is_student_folder",
+    "clean_field", "data_dir", "dataset", "fetch", "fetch_one", "is_fetched", "is_current_student_folder", "is_student_folder",
     "load_ag_news", "load_fake_or_real", "load_spoken_digits", "materialise_student", "names", "speaker_folds",
 ]

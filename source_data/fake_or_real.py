@@ -590,6 +590,47 @@ def build(dest: Path | None = None, *, fsdd_dir: Path | None = None, names: Iter
     return dest
 
 
+def copy_student_part(dest: Path, *, link: bool = False, root: Path | None = None) -> int:
+    """Copy the student part of the built corpus into ``dest`` (a folder that does not exist).
+
+    ``dest`` is laid out like the built corpus without ``hidden/``: its ``MANIFEST.sha256``
+    lists the student files only and its ``BUILD.json`` says ``"part": "student"``, so that
+    :func:`load_fake_or_real` verifies it and refuses the hidden split there.
+
+    Parameters
+    ----------
+    dest : Path
+        Target folder (created).
+    link : bool, keyword-only
+        Hard-link the wav files instead of copying them (same file system only).
+    root : Path, optional
+        The built corpus; default ``<data dir>/fake_or_real-v1`` (built first if missing).
+
+    Returns
+    -------
+    int
+        The number of clips copied (5,400 for the full corpus).
+    """
+    root = Path(root) if root is not None else build()
+    verify(root)
+    listed = [line.partition("  ") for line in (root / "MANIFEST.sha256").read_text().splitlines()]
+    student = [(digest, rel) for digest, _, rel in listed if rel.startswith("student/")]
+    for _, rel in student:
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if link and rel.endswith(".wav"):
+            os.link(root / rel, target)
+        else:
+            shutil.copyfile(root / rel, target)
+    (dest / "MANIFEST.sha256").write_text("".join(f"{d}  {r}\n" for d, r in student))
+    info = json.loads((root / "BUILD.json").read_text())
+    (dest / "BUILD.json").write_text(json.dumps({**info, "part": "student", "files": len(student),
+                                                 "counts": {k: v for k, v in info["counts"].items()
+                                                            if k != "hidden"}},
+                                                indent=1, sort_keys=True) + "\n")
+    return sum(rel.endswith(".wav") for _, rel in student)
+
+
 def verify(root: Path) -> None:
     """Check every file of a built corpus against its ``MANIFEST.sha256``.
 
@@ -665,7 +706,8 @@ def load_fake_or_real(split: str = "training", root: Path | None = None) -> Spoo
     Raises
     ------
     DataError
-        Unknown split, a corpus not built or not complete, or a file that differs from the manifest.
+        Unknown split, a corpus not built or not complete, a file that differs from the
+        manifest, or ``"hidden"`` asked for in a student data folder.
     """
     valid = STUDENT_SPLITS + ("student", "hidden")
     if split not in valid:
@@ -674,6 +716,9 @@ def load_fake_or_real(split: str = "training", root: Path | None = None) -> Spoo
     if not root.exists():
         raise DataError(f"the fake_or_real corpus is not built at {root}; run `make data`")
     verify(root)
+    if split == "hidden" and json.loads((root / "BUILD.json").read_text()).get("part") == "student":
+        raise DataError(f"split 'hidden' is not available in a student data folder ({root}); only "
+                        f"{STUDENT_SPLITS + ('student',)} are")
     part = "hidden" if split == "hidden" else "student"
     rows = []
     with open(root / part / "labels.csv", newline="") as fh:

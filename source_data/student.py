@@ -12,10 +12,21 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from source_data import ag_news, spoken_digits
+from source_data import ag_news, fake_or_real, spoken_digits
 from source_data.errors import DataError
 from source_data.download import STAMP
 from source_data.registry import STUDENT_MARKER, dataset
+
+STUDENT_LAYOUT = 2   # what a student folder holds; 2: the fake_or_real corpus was added
+
+
+def is_current_student_folder(root: str | os.PathLike) -> bool:
+    """True when ``root`` is a student folder holding every dataset of this version of the kit."""
+    marker = Path(root) / STUDENT_MARKER
+    try:
+        return json.loads(marker.read_text()).get("layout") == STUDENT_LAYOUT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def materialise_student(dest: str | os.PathLike, *, link: bool = False) -> Path:
@@ -32,7 +43,8 @@ def materialise_student(dest: str | os.PathLike, *, link: bool = False) -> Path:
     -------
     Path
         ``dest``, laid out like the cache: ``fsdd-v1.0.10/recordings/*.wav`` (2,700 clips,
-        takes 5-49) and ``ag_news/student.csv`` (6,840 raw rows), plus ``STUDENT_ONLY.json``.
+        takes 5-49), ``ag_news/student.csv`` (6,840 raw rows) and ``fake_or_real-v1/student/``
+        (5,400 clips; the corpus is built first if it is not), plus ``STUDENT_ONLY.json``.
 
     Raises
     ------
@@ -65,8 +77,10 @@ def materialise_student(dest: str | os.PathLike, *, link: bool = False) -> Path:
         news.mkdir()
         ag_news.write_raw_csv(rows, news / ag_news.STUDENT_FILE)
         (news / STAMP).write_text(json.dumps({"dataset": "ag_news", "rows": len(rows), "split": "student"}))
+        spoof = fake_or_real.copy_student_part(work / fake_or_real.FOLDER, link=link)
         (work / STUDENT_MARKER).write_text(json.dumps(
-            {"fsdd_clips": len(clips), "ag_news_rows": len(rows),
+            {"layout": STUDENT_LAYOUT, "fsdd_clips": len(clips), "ag_news_rows": len(rows),
+             "fake_or_real_clips": spoof,
              "note": "student split only; hidden data is not in this folder"}, indent=1))
         if dest.exists():
             shutil.rmtree(dest)

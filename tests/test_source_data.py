@@ -289,6 +289,7 @@ HIDDEN_ROWS_SHA256 = "43ab6199489d3067a40cc155a27186625be5ed78929c9c0e75b2859729
 
 def test_the_student_folder_holds_the_student_part_only(real_data, tmp_path, monkeypatch):
     full_clips, full_news = sd.load_spoken_digits("student"), sd.load_ag_news("student")
+    full_spoof = sd.load_fake_or_real("student")
     dest = sd.materialise_student(tmp_path / "handout")
     assert len(list((dest / "fsdd-v1.0.10" / "recordings").glob("*.wav"))) == 2700
     monkeypatch.setenv("KIT_DATA_DIR", str(dest))
@@ -303,6 +304,18 @@ def test_the_student_folder_holds_the_student_part_only(real_data, tmp_path, mon
             sd.load_ag_news(split)
     assert not any(p.name.split("_")[2] in {"0.wav", "1.wav", "2.wav", "3.wav", "4.wav"}
                    for p in (dest / "fsdd-v1.0.10" / "recordings").iterdir())
+    spoof = sd.load_fake_or_real("student")
+    assert len(spoof) == 5400 and set(spoof.splits) == {"training", "validation", "testing"}
+    assert [p.name for p in spoof.paths] == [p.name for p in full_spoof.paths]
+    assert np.array_equal(spoof.labels, full_spoof.labels) and np.array_equal(spoof.attacks, full_spoof.attacks)
+    with pytest.raises(sd.DataError, match="student data folder"):
+        sd.load_fake_or_real("hidden")
+    assert not (dest / "fake_or_real-v1" / "hidden").exists()
+    assert "hidden/" not in (dest / "fake_or_real-v1" / "MANIFEST.sha256").read_text()
+    assert sd.is_current_student_folder(dest)
+    marker = dest / "STUDENT_ONLY.json"
+    marker.write_text(marker.read_text().replace('"layout": 2', '"layout": 1'))
+    assert sd.is_student_folder(dest) and not sd.is_current_student_folder(dest), "an older kit's folder"
 
 
 def test_materialise_never_overwrites_a_folder_that_is_not_a_student_folder(real_data, tmp_path):
