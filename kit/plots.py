@@ -13,8 +13,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["plot_clips", "plot_confusion_matrix", "plot_histogram", "plot_series", "plot_spectrogram",
-           "plot_training_curves", "plot_waveform"]
+__all__ = ["plot_clips", "plot_confusion_matrix", "plot_error_tradeoff", "plot_histogram", "plot_series",
+           "plot_spectrogram", "plot_training_curves", "plot_waveform"]
 
 
 def _axes(ax: Any, figsize: tuple[float, float] = (6.0, 3.5)) -> Any:
@@ -359,6 +359,61 @@ def plot_series(series: Mapping[str, tuple[np.ndarray, np.ndarray]], *, xlabel: 
     ax.set_ylabel(ylabel)
     if series:
         ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_error_tradeoff(y_true: np.ndarray, scores: Mapping[str, np.ndarray], *,
+                        title: str | None = None, ax: Any = None) -> Any:
+    """Detection error trade-off: false-alarm rate against miss rate, one curve per detector.
+
+    Each curve sweeps the decision threshold over the scores (higher = more likely the
+    positive class, label 1). Where a curve crosses the diagonal, both error rates are the
+    equal error rate, marked with a dot and given in the legend.
+
+    Parameters
+    ----------
+    y_true : np.ndarray [shape=(n,)]
+        0/1 labels (1 = positive, e.g. fake).
+    scores : mapping of str to np.ndarray [shape=(n,)]
+        ``{detector name: scores}``.
+    title : str, optional, keyword-only
+    ax : matplotlib.axes.Axes, optional, keyword-only
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax.lines[2 * k]`` is detector ``k``'s curve (x = false-positive rate, y = false-negative
+        rate, one point per threshold), ``ax.lines[2 * k + 1]`` its equal-error point.
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` does not hold both classes, or a score array's length differs from it.
+    """
+    y = np.asarray(y_true).reshape(-1)
+    if set(np.unique(y).tolist()) != {0, 1}:
+        raise ValueError(f"y_true must hold both labels 0 and 1, got {np.unique(y)[:5].tolist()}")
+    ax = _axes(ax, (4.6, 4.2))
+    for name, s in scores.items():
+        s = np.asarray(s, dtype=np.float64).reshape(-1)
+        if s.shape != y.shape:
+            raise ValueError(f"scores of {name!r} have {s.size} values for {y.size} labels")
+        order = np.argsort(-s, kind="stable")
+        hits = np.concatenate([[0], np.cumsum(y[order] == 1)])      # predicted positive: the top k
+        alarms = np.concatenate([[0], np.cumsum(y[order] == 0)])
+        fpr, fnr = alarms / np.sum(y == 0), 1.0 - hits / np.sum(y == 1)
+        k = int(np.argmin(np.abs(fpr - fnr)))
+        eer = (fpr[k] + fnr[k]) / 2
+        (line,) = ax.plot(fpr, fnr, label=f"{name} (EER {eer:.3f})")
+        ax.plot([eer], [eer], "o", color=line.get_color(), markersize=4)
+    ax.plot([0, 1], [0, 1], ":", color="grey", linewidth=0.8)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("false-alarm rate (real called fake)")
+    ax.set_ylabel("miss rate (fake called real)")
+    ax.legend(fontsize=7)
     if title:
         ax.set_title(title)
     return ax

@@ -115,3 +115,19 @@ def test_is_the_displayed_log_mel_independent_of_the_clips_loudness():
     loud, quiet = (np.asarray(ax.images[0].get_array()) for ax in fig.axes[2:])
     np.testing.assert_allclose(quiet, loud, atol=1e-3)
     assert loud.max() == pytest.approx(0.0)
+
+
+def test_does_the_error_tradeoff_curve_meet_the_diagonal_at_the_equal_error_rate():
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    perfect = np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9])
+    one_swap = np.array([0.1, 0.2, 0.3, 0.75, 0.6, 0.7, 0.8, 0.9])   # one real above one fake
+    ax = plots.plot_error_tradeoff(y, {"perfect": perfect, "swap": one_swap})
+    fpr, fnr = ax.lines[0].get_data()
+    assert fpr[0] == 0.0 and fnr[0] == 1.0 and fpr[-1] == 1.0 and fnr[-1] == 0.0
+    assert ax.lines[1].get_data()[0][0] == 0.0, "a perfect detector's EER is 0"
+    assert ax.lines[3].get_data()[0][0] == pytest.approx(0.25), "one swap in 4 + 4: EER 1/4"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["perfect (EER 0.000)", "swap (EER 0.250)"]
+    with pytest.raises(ValueError, match="both labels"):
+        plots.plot_error_tradeoff(np.ones(4), {"x": np.ones(4)})
+    with pytest.raises(ValueError, match="3 values for 8 labels"):
+        plots.plot_error_tradeoff(y, {"short": perfect[:3]})
