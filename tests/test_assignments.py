@@ -9,9 +9,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from authoring import notebooks as A
+from grader.assignments import discover
 
 REPO = Path(__file__).resolve().parents[1]
-ASSIGNMENT_NAMES = ["a1_spoken_digits", "a2_text_generation"]
+ASSIGNMENT_NAMES = ["a1_spoken_digits", "a2_text_generation", "a3_fake_or_real"]
 
 
 # ----------------------------------------------------------------- cell factories (nbgrader style)
@@ -164,7 +165,7 @@ def test_does_every_answer_cell_of_the_master_have_a_stub_in_the_student_noteboo
     assert answers and all("raise NotImplementedError()" in c.source for c in answers)
 
 
-@pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
+@pytest.mark.parametrize("name", discover())
 def test_does_every_hidden_check_have_a_title_and_a_cell_of_the_master(name):
     """The feedback lists checks by title under their notebook part: every check says both."""
     import ast
