@@ -17,7 +17,7 @@ def _pad(student, signals, max_len):
                "native 8 kHz sampling rate (no resampling), mono.")
 def test_load_audio_native_rate_mono_float32(student, rng, tmp_path):
     signals = s.random_signals(rng, [1234, 4000, 77])
-    paths = s.write_wavs(tmp_path, signals)
+    paths = s.write_wavs(tmp_path, signals, sr=s.SR)
     loaded = student.load_audio(paths)
     if not isinstance(loaded, list) or len(loaded) != 3:
         raise CheckFailed(f"got {type(loaded).__name__} of length {len(loaded) if hasattr(loaded, '__len__') else '?'}")

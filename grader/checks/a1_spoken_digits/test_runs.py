@@ -114,7 +114,7 @@ def test_predict_digits_pipeline(student, reference, rng, tmp_path, monkeypatch)
     for helper in PIPELINE_HELPERS:
         monkeypatch.setattr(student, helper, getattr(reference, helper), raising=False)   # a missing one too
     lengths = np.concatenate([rng.integers(300, 6400, 17), [6400, 7000, 9000]])   # some longer than MAX_LEN
-    paths = s.write_wavs(tmp_path, s.random_signals(rng, lengths))
+    paths = s.write_wavs(tmp_path, s.random_signals(rng, lengths), sr=s.SR)
     for kind, model in _probe_models(reference).items():
         got = np.asarray(student.predict_digits(model, kind, paths))
         if got.shape != (len(paths),) or not np.issubdtype(got.dtype, np.integer):
