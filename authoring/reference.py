@@ -11,6 +11,8 @@ the environment stamp and the command line::
     python -m authoring reference a1_spoken_digits --executed DIR   # reuse a folder where it ran
     python -m authoring reference a2_text_generation --no-baseline --out F.json
 
+``--spread-seeds N ...`` re-runs the master with other seeds for an ``evaluate.py`` whose
+``reference_figures`` takes ``spread_seeds`` (the run-to-run spread its margins are set from).
 An ``evaluate.py`` may add options of its own: ``reference_arguments(group)`` adds them to the
 command line (an argument group named after the assignment) and ``reference_options(args)``
 turns the parsed arguments into keyword arguments of its ``reference_figures``.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import inspect
 import json
 import os
 import platform
@@ -259,6 +262,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "default: execute it now in a temporary folder (one assignment only)")
     parser.add_argument("--out", type=Path, default=None,
                         help="output file (default reference/<assignment>.json; one assignment only)")
+    parser.add_argument("--spread-seeds", type=int, nargs="*", default=[], metavar="SEED",
+                        help="also re-run the master with these seeds and record the run-to-run spread of its "
+                             "hidden figures (assignments whose reference_figures take spread_seeds)")
     for name in discover():
         ev = evaluator(name)
         if hasattr(ev, "reference_arguments"):
@@ -278,6 +284,10 @@ def run(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         ev = evaluator(assignment)
         options = ev.reference_options(args) if hasattr(ev, "reference_options") else {}
+        if args.spread_seeds:
+            if "spread_seeds" not in inspect.signature(ev.reference_figures).parameters:
+                raise GraderError(f"--spread-seeds: {assignment}'s reference_figures does not measure a seed spread")
+            options["spread_seeds"] = tuple(args.spread_seeds)
         out = args.out or reference_json(assignment)
         record(assignment, args.executed, out, **options)
         shown = out.resolve().relative_to(REPO) if out.resolve().is_relative_to(REPO) else out

@@ -205,10 +205,8 @@ def seed_spread(master: Any, seeds: tuple[int, ...]) -> dict[str, Any]:
 def reference_arguments(group: Any) -> None:
     """This assignment's options of ``python -m authoring reference`` (an argparse argument group)."""
     group.add_argument("--no-baseline", action="store_true", help="skip the character 5-gram baseline")
-    group.add_argument("--spread-seeds", type=int, nargs="*", default=[],
-                       help="also re-run the notebook with these seeds to record the run-to-run spread")
 
 
 def reference_options(args: Any) -> dict[str, Any]:
     """The keyword arguments of :func:`reference_figures` from the parsed command line."""
-    return {"baseline": not args.no_baseline, "spread_seeds": tuple(args.spread_seeds)}
+    return {"baseline": not args.no_baseline}
