@@ -32,7 +32,7 @@ from authoring.cases import load_cases
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-ASSIGNMENTS = {"a1": "a1_spoken_digits", "a2": "a2_text_generation"}
+ASSIGNMENTS = {"a1": "a1_spoken_digits", "a2": "a2_text_generation", "a3": "a3_fake_or_real"}
 
 
 def _library(short: str, kind: str) -> list[tuple] | None:
@@ -138,17 +138,28 @@ def _base(name: str) -> str:
     return name.split("[", 1)[0]
 
 
+class _GradedCases:
+    """``graded[assignment] -> {case id: record}``: an assignment's cases, graded in one batch when first asked for.
+
+    Lazy, so that ``pytest -k a3`` grades assignment 3's cases only.
+    """
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self._factory, self._records = factory, {}
+
+    def __getitem__(self, assignment: str) -> dict[str, dict]:
+        if assignment not in self._records:
+            short = next(k for k, v in ASSIGNMENTS.items() if v == assignment)
+            master = nbformat.read(REPO / "solutions" / f"{assignment}.ipynb", as_version=4)
+            cases = build_cases(master, _safe_library(short, "mistakes"), _safe_library(short, "alternatives"))
+            self._records[assignment] = grade_cases(assignment, cases, self._factory.mktemp(f"validity-{short}"))
+        return self._records[assignment]
+
+
 @pytest.fixture(scope="session")
-def graded_cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict]]:
-    """``assignment -> case id -> record``: every case of every ready assignment, graded once."""
-    results: dict[str, dict[str, dict]] = {}
-    for short, assignment in ASSIGNMENTS.items():
-        if _ready(assignment):
-            continue
-        master = nbformat.read(REPO / "solutions" / f"{assignment}.ipynb", as_version=4)
-        cases = build_cases(master, _safe_library(short, "mistakes"), _safe_library(short, "alternatives"))
-        results[assignment] = grade_cases(assignment, cases, tmp_path_factory.mktemp(f"validity-{short}"))
-    return results
+def graded_cases(tmp_path_factory: pytest.TempPathFactory) -> _GradedCases:
+    """Every case of every ready assignment, graded once (per assignment, on first use)."""
+    return _GradedCases(tmp_path_factory)
 
 
 _SUMMARY: dict[str, dict] = {}
