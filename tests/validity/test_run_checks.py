@@ -29,11 +29,29 @@ DOCUMENTED = {
     "a1_spoken_digits": {"raw_lstm": 0.52, "raw_lstm_aug": 0.60, "spectrogram_lstm": 0.93,
                          "spectrogram_lstm_aug": 0.93, "cnn": 0.93},
     "a2_text_generation": {"char_lm": 2.10, "word_lm": 2.13, "word_perplexity": 250.0},
+    "a3_fake_or_real": {"lstm.eer": 0.22, "lstm.f1": 0.70, "fusion_relu.eer": 0.22, "fusion_relu.f1": 0.69,
+                        "fusion_gelu.eer": 0.21, "fusion_gelu.f1": 0.69, "unseen_eer": 0.14},
 }
-# run check -> the threshold it applies
-A1_CHECKS = {f"test_hidden_micro_f1[{name}]": name for name in DOCUMENTED["a1_spoken_digits"]}
-A2_CHECKS = {"test_char_lm_hidden_bits_per_char": "char_lm", "test_word_lm_hidden_bits_per_char": "word_lm",
-             "test_word_lm_hidden_perplexity": "word_perplexity"}
+# run check -> {threshold it applies: the pattern of its failure detail that names it}
+BELOW, ABOVE, AT_MOST, AT_LEAST = r"below (\d+\.\d+)", r"above (\d+(?:\.\d+)?)", r"at most (\d+\.\d+)", r"at least (\d+\.\d+)"
+A1_CHECKS = {f"test_hidden_micro_f1[{name}]": {name: BELOW} for name in DOCUMENTED["a1_spoken_digits"]}
+A2_CHECKS = {"test_char_lm_hidden_bits_per_char": {"char_lm": ABOVE}, "test_word_lm_hidden_bits_per_char": {"word_lm": ABOVE},
+             "test_word_lm_hidden_perplexity": {"word_perplexity": ABOVE}}
+A3_CHECKS = {**{f"test_hidden_seen_attacks[{n}]": {f"{n}.eer": AT_MOST, f"{n}.f1": AT_LEAST}
+                for n in ("lstm", "fusion_relu", "fusion_gelu")},
+             "test_hidden_unseen_attack": {"unseen_eer": AT_MOST}}
+
+
+def _flat(thresholds: dict, prefix: str = "") -> dict[str, float]:
+    """``{"lstm": {"eer": 0.22}}`` -> ``{"lstm.eer": 0.22}`` (flat dicts unchanged)."""
+    out: dict[str, float] = {}
+    for key, value in thresholds.items():
+        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return out
+
+
+def _shown(value: float) -> str:
+    return f"{value:.2f}" if value < 100 else f"{value:.0f}"
 
 
 def _runs_module(assignment: str):
@@ -45,10 +63,10 @@ def _runs_module(assignment: str):
 @pytest.mark.parametrize("assignment", list(DOCUMENTED))
 def test_do_the_committed_figures_give_the_documented_thresholds(assignment):
     module = _runs_module(assignment)
-    assert module.THRESHOLDS == pytest.approx(DOCUMENTED[assignment], abs=1e-9)
+    assert _flat(module.THRESHOLDS) == pytest.approx(DOCUMENTED[assignment], abs=1e-9)
     doc = module.__doc__
     for value in DOCUMENTED[assignment].values():
-        assert (f"{value:.2f}" if value < 100 else f"{value:.0f}") in doc
+        assert _shown(value) in doc
 
 
 def test_is_a_threshold_floored_without_float_slips():
@@ -123,6 +141,21 @@ def _a2_artifacts(folder: Path) -> None:
         (folder / f"{name.split('_')[0]}_vocab.json").write_text(json.dumps(vocab))
 
 
+def _a3_artifacts(folder: Path) -> None:
+    """The master's three detectors with every weight zero: P(fake) 0.5 for every clip (EER 0.5)."""
+    from authoring.reference import reference_module
+
+    ref = reference_module("a3_fake_or_real")
+    folder.mkdir(parents=True)
+    models = {"lstm": ref.build_lstm_detector(), "fusion_relu": ref.build_fusion("relu"),
+              "fusion_gelu": ref.build_fusion("gelu")}
+    for name, model in models.items():
+        model.set_weights([np.zeros_like(w) for w in model.get_weights()])
+        model.save(folder / f"{name}.keras")
+    np.savez(folder / "normaliser.npz", mean=np.zeros(ref.N_FEATURES, np.float32),
+             std=np.ones(ref.N_FEATURES, np.float32))
+
+
 def _run_in_sandbox(run, tmp_path: Path, names: dict[str, str]) -> tuple[dict[str, dict], list[dict]]:
     from grader.checking import collect_checks, run_checks
 
@@ -136,8 +169,8 @@ def _run_in_sandbox(run, tmp_path: Path, names: dict[str, str]) -> tuple[dict[st
     return {r["name"]: r for r in outcome.results.values() if r["name"] in names}, checks
 
 
-SETUPS = {"a1_spoken_digits": (A1_CHECKS, _a1_artifacts, r"below (\d+\.\d+)"),
-          "a2_text_generation": (A2_CHECKS, _a2_artifacts, r"above (\d+(?:\.\d+)?)")}
+SETUPS = {"a1_spoken_digits": (A1_CHECKS, _a1_artifacts), "a2_text_generation": (A2_CHECKS, _a2_artifacts),
+          "a3_fake_or_real": (A3_CHECKS, _a3_artifacts)}
 
 
 def _landlock_or_skip() -> None:
@@ -150,27 +183,29 @@ def _landlock_or_skip() -> None:
 @pytest.mark.parametrize("assignment", list(DOCUMENTED))
 def test_are_the_documented_thresholds_in_effect_in_the_sandbox(assignment, tmp_path, monkeypatch):
     _landlock_or_skip()
-    names, make, pattern = SETUPS[assignment]
+    names, make = SETUPS[assignment]
     run = _check_run(assignment, tmp_path, monkeypatch)
     make(tmp_path / "work" / "artifacts" / assignment.split("_")[0])
     results, checks = _run_in_sandbox(run, tmp_path, names)
     for check in checks:      # the messages collected for checks.json name the documented threshold
-        value = DOCUMENTED[assignment][names[check["name"]]]
-        assert (f"{value:.2f}" if value < 100 else f"{value:.0f}") in check["message"], check["message"]
+        for which in names[check["name"]]:
+            assert _shown(DOCUMENTED[assignment][which]) in check["message"], check["message"]
     in_effect = {}
-    for name, which in names.items():
+    for name, applied in names.items():
         r = results[name]
         assert r["outcome"] == "failed" and not r["check_error"], r
-        found = re.findall(pattern, r["output"])
-        assert found, r["output"]
-        in_effect[which] = float(found[-1])
+        for which, pattern in applied.items():
+            found = re.findall(pattern, r["output"])
+            assert found, r["output"]
+            in_effect[which] = float(found[-1])
     assert in_effect == pytest.approx(DOCUMENTED[assignment], abs=1e-9)
 
 
 @pytest.mark.parametrize("assignment", list(DOCUMENTED))
 def test_is_an_unreadable_reference_a_grader_error(assignment, tmp_path, monkeypatch):
     _landlock_or_skip()
-    names, make, pattern = SETUPS[assignment]
+    names, make = SETUPS[assignment]
+    patterns = "|".join(sorted({p for applied in names.values() for p in applied.values()}))
     run = _check_run(assignment, tmp_path, monkeypatch)
     reference = str(REPO / "reference")
     assert reference in run.read          # the read list of grader/job.py lets the checks read the figures
@@ -180,7 +215,7 @@ def test_is_an_unreadable_reference_a_grader_error(assignment, tmp_path, monkeyp
     for name in names:
         r = results[name]
         assert r["outcome"] == "error" and r["check_error"], r
-        assert "ReferenceFiguresMissing" in r["log"] and not re.search(pattern, r["output"]), r
+        assert "ReferenceFiguresMissing" in r["log"] and not re.search(patterns, r["output"]), r
     # the row says so: a grader error (graded again by the next batch), not an `ok` row with points lost
     from grader.record import Record, Status
     from grader.worker import _check_errors
@@ -215,7 +250,8 @@ def _assigned(source: str, name: str):
 
 
 def test_do_the_scalar_checks_expect_the_epochs_the_notebooks_configure():
-    a1, a2 = _runs_module("a1_spoken_digits"), _runs_module("a2_text_generation")
+    a1, a2, a3 = (_runs_module(a) for a in ("a1_spoken_digits", "a2_text_generation", "a3_fake_or_real"))
+    assert a3.EPOCHS == _assigned(_master_cell("a3_fake_or_real", "a3_setup"), "EPOCHS")
     assert a1.EPOCHS == _assigned(_master_cell("a1_spoken_digits", "a1_setup"), "EPOCHS")
     train = _assigned(_master_cell("a2_text_generation", "a2_train_char_lm"), "TRAIN")
     assert a2.EPOCHS == {name: settings["epochs"] for name, settings in train.items()}
@@ -241,12 +277,12 @@ def _train_and_log(log_dir: Path, epochs: int, stop_after: int | None, metric: s
 
 
 @pytest.mark.parametrize(("assignment", "name"), [("a1_spoken_digits", "raw_lstm_aug"),
-                                                  ("a2_text_generation", "char_lm")])
-def test_is_a_run_interrupted_after_3_of_5_epochs_refused(assignment, name, tmp_path):
+                                                  ("a2_text_generation", "char_lm"), ("a3_fake_or_real", "fusion_gelu")])
+def test_is_a_run_interrupted_two_epochs_early_refused(assignment, name, tmp_path):
     from grader.api import CheckFailed
 
     module = _runs_module(assignment)
-    assert module.EPOCHS[name] == 5
+    done = module.EPOCHS[name] - 2
     short = assignment.split("_")[0]
 
     def folders(case: str, stop_after: int | None, saved: bool) -> tuple[Path, Path]:
@@ -267,7 +303,7 @@ def test_is_a_run_interrupted_after_3_of_5_epochs_refused(assignment, name, tmp_
             module.test_tensorboard_scalars(runs, artifacts)
 
     check(*folders("complete", None, True))                        # a complete run passes
-    with pytest.raises(CheckFailed, match="3 epoch"):
-        check(*folders("interrupted", 3, False))
+    with pytest.raises(CheckFailed, match=f"{done} epoch"):
+        check(*folders("interrupted", done, False))
     with pytest.raises(CheckFailed, match="was not saved"):
         check(*folders("unsaved", None, False))
