@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["as_numpy", "layers_of", "lengths_mask", "predict", "recurrent_layers", "write_wavs"]
+__all__ = ["as_numpy", "layers_of", "lengths_mask", "predict", "recurrent_layers", "require_complete_run", "write_wavs"]
 
 
 def as_numpy(value: Any) -> np.ndarray:
@@ -72,3 +72,46 @@ def write_wavs(folder: Path, signals: Sequence[np.ndarray], *, sr: int) -> list[
         soundfile.write(path, np.clip(y, -1, 1), sr, subtype="PCM_16")
         paths.append(path)
     return paths
+
+
+def require_complete_run(runs: Path, artifacts: Path, name: str, epochs: int, *,
+                         tags: Sequence[str] = ("epoch_loss",)) -> None:
+    """Fail unless ``runs/<name>/`` logs a finite value of every tag for each of ``epochs`` epochs.
+
+    Parameters
+    ----------
+    runs, artifacts : Path
+        The executed submission's ``runs/<short>/`` and ``artifacts/<short>/``.
+    name : str
+        The model: its TensorBoard folder ``runs/<short>/<name>/`` (sub-runs ``train`` and
+        ``validation``) and its saved file ``artifacts/<short>/<name>.keras``.
+    epochs : int
+        The epochs the notebook trains it for: steps ``0 .. epochs - 1`` must all be logged.
+    tags : sequence of str
+        The epoch scalars Keras' TensorBoard callback writes (``epoch_loss``, ``epoch_<metric>``).
+
+    Raises
+    ------
+    grader.api.CheckFailed
+        Naming the folder, the tag and what is missing (a run stopped early, a model not saved).
+    """
+    from grader.api import CheckFailed
+    from kit import tblogs
+
+    shown = f"{runs.parent.name}/{runs.name}/{name}"
+    try:
+        scalars = tblogs.read_scalars(runs / name)
+    except FileNotFoundError:
+        raise CheckFailed(f"{shown}/ does not exist") from None
+    for run in ("train", "validation"):
+        for tag in tags:
+            series = scalars.get(run, {}).get(tag)
+            if series is None or len(series.values) < 1 or not np.all(np.isfinite(series.values)):
+                raise CheckFailed(f"{shown}/{run} has no finite {tag!r} scalar")
+            logged = sorted(set(np.asarray(series.steps).tolist()))
+            if logged != list(range(epochs)):
+                raise CheckFailed(f"{shown}/{run}: {tag!r} logged for {len(logged)} epoch(s), the notebook "
+                                  f"trains {name} for {epochs}: the run did not finish")
+    if not (artifacts / f"{name}.keras").is_file():
+        raise CheckFailed(f"{artifacts.parent.name}/{artifacts.name}/{name}.keras was not saved: the training run "
+                          f"did not finish")

@@ -9,7 +9,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from grader.probes import as_numpy, layers_of, lengths_mask, predict, recurrent_layers, write_wavs  # noqa: F401
+from grader.probes import (as_numpy, layers_of, lengths_mask, predict, recurrent_layers,  # noqa: F401
+                           require_complete_run, write_wavs)
 
 SR = 8000
 

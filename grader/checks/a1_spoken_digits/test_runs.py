@@ -162,21 +162,7 @@ def test_hidden_micro_f1(student, artifacts, name):
                "epochs the notebook configures, and the model saved after it (artifacts/a1/<model>.keras).",
        run=True)
 def test_tensorboard_scalars(runs, artifacts, name):
-    folder = runs / name
-    if not folder.is_dir():
-        raise CheckFailed(f"runs/a1/{name}/ does not exist")
-    scalars = tblogs.read_scalars(folder)
-    expected = list(range(EPOCHS[name]))
-    for run in ("train", "validation"):
-        for tag in ("epoch_loss", "epoch_micro_f1"):
-            series = scalars.get(run, {}).get(tag)
-            if series is None or len(series.steps) == 0:
-                raise CheckFailed(f"runs/a1/{name}/{run}: no {tag!r} scalar")
-            if sorted(set(np.asarray(series.steps).tolist())) != expected:
-                raise CheckFailed(f"runs/a1/{name}/{run}: {tag!r} logged for {len(set(series.steps.tolist()))} "
-                                  f"epoch(s), the notebook trains {name} for {EPOCHS[name]}: the run did not finish")
-    if not (artifacts / f"{name}.keras").is_file():
-        raise CheckFailed(f"artifacts/a1/{name}.keras was not saved: the training run did not finish")
+    s.require_complete_run(runs, artifacts, name, EPOCHS[name], tags=("epoch_loss", "epoch_micro_f1"))
 
 
 @pytest.mark.parametrize("name", list(evaluate.MODEL_KINDS))

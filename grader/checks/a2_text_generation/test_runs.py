@@ -27,9 +27,9 @@ import math
 
 import numpy as np
 
+from grader import probes
 from grader.api import CheckFailed, ReferenceThresholds, check
 from grader.checks.a2_text_generation import evaluate
-from kit import tblogs
 
 BPC_MARGIN = 0.08
 PPL_MARGIN = 0.15
@@ -128,17 +128,4 @@ def test_samples_file(artifacts):
                "model saved after it (artifacts/a2/<model>.keras).", run=True)
 def test_tensorboard_scalars(runs, artifacts):
     for name in evaluate.MODELS:
-        try:
-            scalars = tblogs.read_scalars(runs / name)
-        except FileNotFoundError:
-            raise CheckFailed(f"runs/a2/{name}/ does not exist") from None
-        for run in ("train", "validation"):
-            series = scalars.get(run, {}).get("epoch_loss")
-            if series is None or len(series.values) < 1 or not np.all(np.isfinite(series.values)):
-                raise CheckFailed(f"runs/a2/{name}/{run} has no finite 'epoch_loss' scalar")
-            logged = sorted(set(np.asarray(series.steps).tolist()))
-            if logged != list(range(EPOCHS[name])):
-                raise CheckFailed(f"runs/a2/{name}/{run}: 'epoch_loss' logged for {len(logged)} epoch(s), the "
-                                  f"notebook trains {name} for {EPOCHS[name]}: the run did not finish")
-        if not (artifacts / f"{name}.keras").is_file():
-            raise CheckFailed(f"artifacts/a2/{name}.keras was not saved: the training run did not finish")
+        probes.require_complete_run(runs, artifacts, name, EPOCHS[name])

@@ -28,9 +28,9 @@ import math
 import numpy as np
 import pytest
 
+from grader import probes
 from grader.api import CheckFailed, ReferenceThresholds, check
 from grader.checks.a3_fake_or_real import evaluate
-from kit import tblogs
 
 EER_MARGIN, F1_MARGIN, UNSEEN_EER_MARGIN = 0.05, 0.08, 0.10
 # the notebook's EPOCHS (set-up cell, locked: the grader restores it from the master); a test of the kit
@@ -152,17 +152,4 @@ def test_submission_csv(student, artifacts, rng):
                "value for each of the notebook's EPOCHS, and the model saved after it (artifacts/a3/<model>.keras).")
 def test_tensorboard_scalars(runs, artifacts):
     for name in evaluate.MODEL_KINDS:
-        try:
-            scalars = tblogs.read_scalars(runs / name)
-        except FileNotFoundError:
-            raise CheckFailed(f"runs/a3/{name}/ does not exist") from None
-        for run in ("train", "validation"):
-            series = scalars.get(run, {}).get("epoch_loss")
-            if series is None or len(series.values) < 1 or not np.all(np.isfinite(series.values)):
-                raise CheckFailed(f"runs/a3/{name}/{run} has no finite 'epoch_loss' scalar")
-            logged = sorted(set(np.asarray(series.steps).tolist()))
-            if logged != list(range(EPOCHS[name])):
-                raise CheckFailed(f"runs/a3/{name}/{run}: 'epoch_loss' logged for {len(logged)} epoch(s), the "
-                                  f"notebook trains {name} for {EPOCHS[name]}: the run did not finish")
-        if not (artifacts / f"{name}.keras").is_file():
-            raise CheckFailed(f"artifacts/a3/{name}.keras was not saved: the training run did not finish")
+        probes.require_complete_run(runs, artifacts, name, EPOCHS[name])
