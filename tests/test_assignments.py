@@ -176,17 +176,26 @@ def test_does_every_hidden_check_have_a_title_and_a_cell_of_the_master(name):
     seen = 0
     for path in sorted((REPO / "grader" / "checks" / name).glob("test_*.py")):
         tree = ast.parse(path.read_text())
-        consts = {t.id: ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
-                  for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Dict)
-                  and all(isinstance(v, ast.Constant) for v in n.value.values)}
+        consts = {}  # module-level literals: CELL = "...", A, B = "...", "...", CELLS = {...}
+        for n in (n for n in tree.body if isinstance(n, ast.Assign)):
+            try:
+                value = ast.literal_eval(n.value)
+            except ValueError:
+                continue
+            for t in n.targets:
+                if isinstance(t, ast.Name):
+                    consts[t.id] = value
+                elif isinstance(t, ast.Tuple) and isinstance(value, tuple) and len(value) == len(t.elts):
+                    consts.update({e.id: v for e, v in zip(t.elts, value) if isinstance(e, ast.Name)})
         for fn in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
             for dec in fn.decorator_list:
                 if isinstance(dec, ast.Call) and getattr(dec.func, "id", "") == "check":
                     kw = {k.arg: k.value for k in dec.keywords}
                     assert isinstance(kw.get("title"), ast.Constant) and kw["title"].value, (path.name, fn.name)
                     cell = kw.get("cell")
-                    cells = (consts[cell.id].values() if isinstance(cell, ast.Name) else [ast.literal_eval(cell)]
-                             if cell is not None else [None])
+                    value = consts[cell.id] if isinstance(cell, ast.Name) else (
+                        ast.literal_eval(cell) if cell is not None else None)
+                    cells = list(value.values()) if isinstance(value, dict) else [value]
                     assert all(c in parts for c in cells), (path.name, fn.name, list(cells))
                     seen += 1
     assert seen >= 30
