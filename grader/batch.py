@@ -203,8 +203,9 @@ def _grade_all(todo: list[str], everyone: list[str], opts: Options, gb: Gradeboo
         problem = None
         if rec is None or rec.grade_version != ver.grade:
             why = "timed out" if code is None else f"failed (exit {code})"
+            log = errs / f"{student}.err"
             problem = (f"the grader's worker {why}; see its log",
-                       (errs / f"{student}.err").read_text(errors="replace")[-2000:])
+                       log.read_text(errors="replace")[-2000:] if log.is_file() else f"(no worker log: {log} is missing)")
         finished(student, problem)
 
     try:
