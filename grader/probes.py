@@ -31,16 +31,26 @@ def lengths_mask(lengths: Sequence[int], width: int) -> np.ndarray:
 
 
 def layers_of(model: Any) -> list[Any]:
-    """Every layer of a model, nested models and wrapped layers (Bidirectional, TimeDistributed) included."""
-    out, stack = [], list(getattr(model, "layers", []))
-    while stack:
-        layer = stack.pop(0)
+    """Every layer of a model, nested models and wrapped layers (Bidirectional, TimeDistributed) included.
+
+    In graph order, depth first: a nested model's or a wrapper's layers come right after it, so the
+    last dense layer listed is the model's last one even when a branch is a nested ``Sequential``.
+    """
+    out: list[Any] = []
+
+    def visit(layer: Any) -> None:
+        if any(layer is seen for seen in out):
+            return
         out.append(layer)
-        stack.extend(getattr(layer, "layers", []) or [])
+        for child in list(getattr(layer, "layers", []) or []):
+            visit(child)
         for attr in ("layer", "forward_layer", "backward_layer"):
             inner = getattr(layer, attr, None)
-            if inner is not None and inner not in out:
-                stack.append(inner)
+            if inner is not None:
+                visit(inner)
+
+    for layer in list(getattr(model, "layers", []) or []):
+        visit(layer)
     return out
 
 

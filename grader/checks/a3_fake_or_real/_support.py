@@ -51,9 +51,25 @@ def frame_lengths(lengths: Sequence[int]) -> np.ndarray:
     return -(-np.asarray(lengths) // HOP_LENGTH)
 
 
-def fixed_weights(model: Any, rng: np.random.Generator, scale: float = 0.3) -> Any:
-    """Set every weight of ``model`` from ``rng`` (same architecture, same rng state -> same model)."""
-    model.set_weights([rng.normal(0.0, scale, w.shape).astype(np.float32) for w in model.get_weights()])
+def fixed_weights(model: Any, rng: np.random.Generator, scale: float = 0.3, *, per_fan_in: bool = False) -> Any:
+    """Set every weight of ``model`` from ``rng`` (same architecture, same rng state -> same model).
+
+    ``per_fan_in``: a kernel's standard deviation is ``scale / sqrt(fan_in)`` (LeCun normal; biases and
+    other vectors ``scale * 0.1``), so that no unit saturates, however wide the layer feeding it is
+    (a ``Flatten`` over a feature map); otherwise every weight has the standard deviation ``scale``.
+    """
+    def std(shape: tuple[int, ...]) -> float:
+        if not per_fan_in:
+            return scale
+        return scale / np.sqrt(float(np.prod(shape[:-1]))) if len(shape) >= 2 else 0.1 * scale
+
+    values = []
+    for variable, w in zip(model.weights, model.get_weights()):
+        value = rng.normal(0.0, std(w.shape), w.shape).astype(np.float32)
+        if str(getattr(variable, "path", variable.name)).endswith(("variance", "gamma")):
+            value = 1.0 + 0.1 * np.abs(value)             # a normaliser's variance and scale stay near 1
+        values.append(value)
+    model.set_weights(values)
     return model
 
 

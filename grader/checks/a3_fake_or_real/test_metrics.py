@@ -102,6 +102,8 @@ def test_equal_error_rate(student, rng):
     _check_eer(student, y, np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9]), "a perfect detector")
     _check_eer(student, y, np.array([0.9, 0.8, 0.7, 0.3, 0.2, 0.1]), "an inverted detector")
     _check_eer(student, np.array([1, 0, 0, 0, 1, 0, 0, 0]), rng.permutation(8) / 8.0, "imbalanced classes")
+    y, scores = s.labels_and_scores(rng, 60)        # a confident detector: every score in a narrow band
+    _check_eer(student, y, 0.5 + scores / 1000, "60 clips scored within 0.001 of each other")
 
 
 @check(points=1, title="equal_error_rate: ValueError for one class or different lengths", cell=CELL,
