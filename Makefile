@@ -24,7 +24,7 @@ MUTATE_ARGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help venv data assignments test test-fast grade lab tensorboard bench reference demo lock clean mutate
+.PHONY: help venv data assignments test test-fast grade lab app tensorboard bench reference demo lock clean mutate
 
 help: ## print this help
 	@echo "Course kit for deep learning on audio and text sequences."
@@ -62,6 +62,10 @@ grade: $(STAMP) data ## grade the submissions (default: the demo class) into gra
 lab: $(STAMP) data ## open JupyterLab on assignments/ (the student view)
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[student]'
 	cd assignments && ../$(VENV)/bin/jupyter lab
+
+app: $(STAMP) data ## the fake-or-real speech app (Streamlit); trains its detector into artifacts/app/ if missing
+	@test -f artifacts/app/lstm.keras -a -f artifacts/app/normaliser.npz || $(PY) -m apps.fake_or_real_core train --out artifacts/app
+	$(PY) -m streamlit run apps/fake_or_real.py --browser.gatherUsageStats false --client.toolbarMode minimal
 
 tensorboard: $(STAMP) ## TensorBoard over your runs/ and every graded student's runs
 	$(VENV)/bin/tensorboard --logdir_spec "$$($(PY) -m grader logdirs --gradebook $(GRADEBOOK))" --bind_all
