@@ -6,6 +6,7 @@ Everything else in the kit (notebooks, grader, tests) gets data through this pac
     clips = sd.load_spoken_digits("student")    # 2,700 FSDD clips (takes 5-49)
     news = sd.load_ag_news("student")           # 6,840 AG News rows
     spoof = sd.load_fake_or_real("training")    # 4,200 fake-or-real clips (built by `make data`)
+    voices = sd.load_class_folders("~/voices", "train")   # your own corpus: ROOT/Train/<class>/*.wav
 
 Environment variables: ``KIT_DATA_DIR`` (data directory; default ``source_data/cache``) and
 ``KIT_DATA_MIRROR`` (a folder or URL prefix laid out like ``../shared/data`` to fetch from
@@ -14,6 +15,7 @@ instead of the upstream URLs).
 from __future__ import annotations
 
 from source_data.ag_news import AG_NEWS_CLASSES, NewsRows, clean_field, load_ag_news
+from source_data.class_folders import FolderClips, load_class_folders, read_audio
 from source_data.errors import DataError
 from source_data.fake_or_real import SpoofClips, load_fake_or_real
 from source_data.download import FetchReport, fetch, fetch_one, is_fetched
@@ -22,7 +24,9 @@ from source_data.spoken_digits import SAMPLE_RATE, SPEAKERS, DigitClips, load_sp
 from source_data.student import is_current_student_folder, materialise_student
 
 __all__ = [
-    "AG_NEWS_CLASSES", "DataError", "DigitClips", "FetchReport", "NewsRows", "SAMPLE_RATE", "SPEAKERS", "SpoofClips",
+    "AG_NEWS_CLASSES", "DataError", "DigitClips", "FetchReport", "FolderClips", "NewsRows", "SAMPLE_RATE", "SPEAKERS",
+    "SpoofClips",
     "clean_field", "data_dir", "dataset", "fetch", "fetch_one", "is_fetched", "is_current_student_folder", "is_student_folder",
-    "load_ag_news", "load_fake_or_real", "load_spoken_digits", "materialise_student", "names", "speaker_folds",
+    "load_ag_news", "load_class_folders", "load_fake_or_real", "load_spoken_digits", "materialise_student", "names",
+    "read_audio", "speaker_folds",
 ]
