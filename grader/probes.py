@@ -10,7 +10,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["as_numpy", "layers_of", "lengths_mask", "predict", "recurrent_layers", "require_complete_run", "write_wavs"]
+__all__ = ["as_numpy", "fixed_weights", "layers_of", "lengths_mask", "predict", "recurrent_layers", "require_complete_run",
+           "voiced", "write_wavs"]
 
 
 def as_numpy(value: Any) -> np.ndarray:
@@ -59,6 +60,39 @@ def recurrent_layers(model: Any) -> list[Any]:
     import keras
 
     return [layer for layer in layers_of(model) if isinstance(layer, keras.layers.RNN)]
+
+
+def voiced(rng: np.random.Generator, n: int, *, sr: int = 8000) -> np.ndarray:
+    """``n`` samples at ``sr`` of a voiced, speech-like sound: a gliding harmonic tone in noise, a random envelope."""
+    t = np.arange(n) / sr
+    f0 = rng.uniform(90, 260) * (1 + rng.uniform(-0.15, 0.15) * t / max(t[-1], 1e-3)) if n else np.zeros(0)
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    y = sum(rng.uniform(0.2, 1.0) / k * np.sin(k * phase) for k in range(1, 6))
+    y = y + rng.uniform(0.01, 0.1) * rng.standard_normal(n)
+    envelope = np.hanning(n + 2)[1:-1] ** rng.uniform(0.3, 1.0)
+    return (10 ** rng.uniform(-1.5, -0.3) * envelope * y / max(np.abs(y).max(), 1e-9)).astype(np.float32)
+
+
+def fixed_weights(model: Any, rng: np.random.Generator, scale: float = 0.3, *, per_fan_in: bool = False) -> Any:
+    """Set every weight of ``model`` from ``rng`` (same architecture, same rng state -> same model).
+
+    ``per_fan_in``: a kernel's standard deviation is ``scale / sqrt(fan_in)`` (LeCun normal; biases and
+    other vectors ``scale * 0.1``), so that no unit saturates, however wide the layer feeding it is
+    (a ``Flatten`` over a feature map); otherwise every weight has the standard deviation ``scale``.
+    """
+    def std(shape: tuple[int, ...]) -> float:
+        if not per_fan_in:
+            return scale
+        return scale / np.sqrt(float(np.prod(shape[:-1]))) if len(shape) >= 2 else 0.1 * scale
+
+    values = []
+    for variable, w in zip(model.weights, model.get_weights()):
+        value = rng.normal(0.0, std(w.shape), w.shape).astype(np.float32)
+        if str(getattr(variable, "path", variable.name)).endswith(("variance", "gamma")):
+            value = 1.0 + 0.1 * np.abs(value)             # a normaliser's variance and scale stay near 1
+        values.append(value)
+    model.set_weights(values)
+    return model
 
 
 def write_wavs(folder: Path, signals: Sequence[np.ndarray], *, sr: int) -> list[Path]:
