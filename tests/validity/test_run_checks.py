@@ -31,6 +31,7 @@ DOCUMENTED = {
     "a2_text_generation": {"char_lm": 2.10, "word_lm": 2.13, "word_perplexity": 250.0},
     "a3_fake_or_real": {"lstm.eer": 0.22, "lstm.f1": 0.70, "fusion_relu.eer": 0.22, "fusion_relu.f1": 0.69,
                         "fusion_gelu.eer": 0.21, "fusion_gelu.f1": 0.69, "unseen_eer": 0.14},
+    "a4_voices": {"source": 0.89, "cnn": 0.95, "transfer": 0.95},
 }
 # run check -> {threshold it applies: the pattern of its failure detail that names it}
 BELOW, ABOVE, AT_MOST, AT_LEAST = r"below (\d+\.\d+)", r"above (\d+(?:\.\d+)?)", r"at most (\d+\.\d+)", r"at least (\d+\.\d+)"
@@ -40,6 +41,7 @@ A2_CHECKS = {"test_char_lm_hidden_bits_per_char": {"char_lm": ABOVE}, "test_word
 A3_CHECKS = {**{f"test_hidden_seen_attacks[{n}]": {f"{n}.eer": AT_MOST, f"{n}.f1": AT_LEAST}
                 for n in ("lstm", "fusion_relu", "fusion_gelu")},
              "test_hidden_unseen_attack": {"unseen_eer": AT_MOST}}
+A4_CHECKS = {f"test_hidden_accuracy[{name}]": {name: AT_LEAST} for name in DOCUMENTED["a4_voices"]}
 
 
 def _flat(thresholds: dict, prefix: str = "") -> dict[str, float]:
@@ -156,6 +158,18 @@ def _a3_artifacts(folder: Path) -> None:
              std=np.ones(ref.N_FEATURES, np.float32))
 
 
+def _a4_artifacts(folder: Path) -> None:
+    """The master's three CNNs with every weight zero: the same class for every clip (accuracy 0.1 / 0.17)."""
+    from authoring.reference import reference_module
+
+    ref = reference_module("a4_voices")
+    folder.mkdir(parents=True)
+    for name, n_classes in (("source", 10), ("cnn", 6), ("transfer", 6)):
+        model = ref.build_cnn(n_classes)
+        model.set_weights([np.zeros_like(w) for w in model.get_weights()])
+        model.save(folder / f"{name}.keras")
+
+
 def _run_in_sandbox(run, tmp_path: Path, names: dict[str, str]) -> tuple[dict[str, dict], list[dict]]:
     from grader.checking import collect_checks, run_checks
 
@@ -170,7 +184,7 @@ def _run_in_sandbox(run, tmp_path: Path, names: dict[str, str]) -> tuple[dict[st
 
 
 SETUPS = {"a1_spoken_digits": (A1_CHECKS, _a1_artifacts), "a2_text_generation": (A2_CHECKS, _a2_artifacts),
-          "a3_fake_or_real": (A3_CHECKS, _a3_artifacts)}
+          "a3_fake_or_real": (A3_CHECKS, _a3_artifacts), "a4_voices": (A4_CHECKS, _a4_artifacts)}
 
 
 def _landlock_or_skip() -> None:
@@ -250,7 +264,10 @@ def _assigned(source: str, name: str):
 
 
 def test_do_the_scalar_checks_expect_the_epochs_the_notebooks_configure():
-    a1, a2, a3 = (_runs_module(a) for a in ("a1_spoken_digits", "a2_text_generation", "a3_fake_or_real"))
+    a1, a2, a3, a4 = (_runs_module(a) for a in ("a1_spoken_digits", "a2_text_generation", "a3_fake_or_real",
+                                                "a4_voices"))
+    assert a4.EPOCHS == _assigned(_master_cell("a4_voices", "a4_setup"), "EPOCHS")
+    assert a4.evaluate.VAL_FRACTION == _assigned(_master_cell("a4_voices", "a4_setup"), "VAL_FRACTION")
     assert a3.EPOCHS == _assigned(_master_cell("a3_fake_or_real", "a3_setup"), "EPOCHS")
     assert a1.EPOCHS == _assigned(_master_cell("a1_spoken_digits", "a1_setup"), "EPOCHS")
     train = _assigned(_master_cell("a2_text_generation", "a2_train_char_lm"), "TRAIN")
