@@ -12,7 +12,7 @@ from authoring import notebooks as A
 from grader.assignments import discover
 
 REPO = Path(__file__).resolve().parents[1]
-ASSIGNMENT_NAMES = ["a1_spoken_digits", "a2_text_generation", "a3_fake_or_real"]
+ASSIGNMENT_NAMES = ["a1_spoken_digits", "a2_text_generation", "a3_fake_or_real", "a4_voices"]
 
 
 # ----------------------------------------------------------------- cell factories (nbgrader style)

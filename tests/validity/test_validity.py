@@ -32,7 +32,7 @@ from authoring.cases import load_cases
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-ASSIGNMENTS = {"a1": "a1_spoken_digits", "a2": "a2_text_generation", "a3": "a3_fake_or_real"}
+ASSIGNMENTS = {"a1": "a1_spoken_digits", "a2": "a2_text_generation", "a3": "a3_fake_or_real", "a4": "a4_voices"}
 
 
 def _library(short: str, kind: str) -> list[tuple] | None:
