@@ -8,7 +8,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Which assignments `make grade` grades and which submissions folder (nbgrader layout).
-ASSIGNMENTS ?= a1_spoken_digits a2_text_generation a3_fake_or_real
+ASSIGNMENTS ?= a1_spoken_digits a2_text_generation a3_fake_or_real a4_voices
 SUBMISSIONS ?= examples/submitted
 GRADEBOOK   ?= gradebook
 WORKERS     ?= 2
