@@ -6,12 +6,12 @@ read ``s.predict(model, x)`` whatever assignment they belong to, and no probe is
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 __all__ = ["as_numpy", "fixed_weights", "layers_of", "lengths_mask", "predict", "recurrent_layers", "require_complete_run",
-           "voiced", "write_wavs"]
+           "require_value_error", "voiced", "write_wavs"]
 
 
 def as_numpy(value: Any) -> np.ndarray:
@@ -93,6 +93,32 @@ def fixed_weights(model: Any, rng: np.random.Generator, scale: float = 0.3, *, p
         values.append(value)
     model.set_weights(values)
     return model
+
+
+def require_value_error(cases: Mapping[str, Callable[[], Any]]) -> None:
+    """Fail unless every call raises a ValueError (a docstring's ``Raises`` clause, one case each).
+
+    Parameters
+    ----------
+    cases : mapping of str to callable
+        ``what the input is -> a call of the student's function with it``, e.g.
+        ``{"fraction=1.0": lambda: student.validation_split(s, d, fraction=1.0)}``.
+
+    Raises
+    ------
+    grader.api.CheckFailed
+        Naming the first input that gave no ValueError and what the call returned. Any other
+        exception of the call propagates: the check fails with it, as with any slip in the answer.
+    """
+    from grader.api import CheckFailed
+
+    for what, call in cases.items():
+        try:
+            got = call()
+        except ValueError:
+            continue
+        shown = repr(got)
+        raise CheckFailed(f"no ValueError for {what} (it returned {shown[:80] + '...' if len(shown) > 80 else shown})")
 
 
 def write_wavs(folder: Path, signals: Sequence[np.ndarray], *, sr: int) -> list[Path]:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.probes import as_numpy, fixed_weights, layers_of, predict, voiced, write_wavs  # noqa: F401
+from grader.probes import (as_numpy, fixed_weights, layers_of, predict, require_value_error, voiced,  # noqa: F401
+                           write_wavs)
 
 SR = 8000
 IMAGE_SHAPE = (32, 32)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, recall_score
 
+from grader import probes
 from grader.api import CheckFailed, check
 
 CELL = "a4_evaluate"
@@ -65,12 +66,7 @@ def test_confusion_matrix(student, rng):
                "label outside 0 .. n_classes - 1.")
 def test_evaluate_rejects_bad_labels(student):
     y = np.array([0, 1, 2, 1])
-    for what, args in (("lengths 4 and 3", (y, y[:3], 3)),
-                       ("y_true holding 3 with n_classes=3", (np.r_[y, 3], np.r_[y, 0], 3)),
-                       ("y_pred holding -1", (y, np.array([0, 1, -1, 1]), 3)),
-                       ("y_pred holding 5 with n_classes=3", (y, np.array([0, 5, 2, 1]), 3))):
-        try:
-            student.evaluate_predictions(*args)
-        except ValueError:
-            continue
-        raise CheckFailed(f"no ValueError for {what}")
+    cases = {"lengths 4 and 3": (y, y[:3], 3), "y_true holding 3 with n_classes=3": (np.r_[y, 3], np.r_[y, 0], 3),
+             "y_pred holding -1": (y, np.array([0, 1, -1, 1]), 3),
+             "y_pred holding 5 with n_classes=3": (y, np.array([0, 5, 2, 1]), 3)}
+    probes.require_value_error({what: (lambda a=a: student.evaluate_predictions(*a)) for what, a in cases.items()})
