@@ -114,16 +114,13 @@ def baseline_accuracy(module: ModuleType, *, seed: int = 0) -> dict[str, float]:
     test = [soundfile.read(p, dtype="float32")[0] for p in hidden.paths]
     y_train = np.array([SPEAKERS.index(s) for s in student.speakers[train]])
     y_test = np.array([SPEAKERS.index(s) for s in hidden.speakers])
-    out = {}
-    for name, features in (("svm_raw", module.pad_or_cut), ("svm_mfcc", None)):
-        if features is None:
-            x_train = np.stack([module.mfcc_stats(y) for y in clips])
-            x_test = np.stack([module.mfcc_stats(y) for y in test])
-        else:
-            x_train, x_test = features(clips), features(test)
-        _, accuracy = module.svm_baseline(x_train, y_train, x_test, y_test)
-        out[name] = round(float(accuracy), 4)
-    return out
+
+    def stats(signals):
+        return np.stack([module.mfcc_stats(y) for y in signals])
+
+    features = {"svm_raw": module.pad_or_cut, "svm_mfcc": stats}
+    return {name: round(float(module.svm_baseline(f(clips), y_train, f(test), y_test)[1]), 4)
+            for name, f in features.items()}
 
 
 def reference_figures(master: Any, *, spread_seeds: tuple[int, ...] = (), baselines: bool = True) -> dict[str, Any]:
