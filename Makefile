@@ -24,7 +24,7 @@ MUTATE_ARGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help venv data assignments test test-fast grade lab app tensorboard bench reference demo lock clean mutate
+.PHONY: help venv data assignments test test-all grade lab app tensorboard bench reference demo lock clean mutate
 
 help: ## print this help
 	@echo "Course kit for deep learning on audio and text sequences."
@@ -48,11 +48,11 @@ data: $(STAMP) ## fetch and verify the datasets (KIT_DATA_MIRROR: local mirror),
 assignments: $(STAMP) ## regenerate the student notebooks in assignments/ from solutions/
 	$(PY) -m authoring notebooks generate
 
-test: $(STAMP) data ## run the kit's own tests (executes the reference notebooks)
-	$(PY) -m pytest $(PYTEST_ARGS)
-
-test-fast: $(STAMP) data ## the tests without the slow notebook executions
+test: $(STAMP) data ## the kit's own tests, validity suite included (what CI runs; no end-to-end notebook runs)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-all: $(STAMP) data ## the tests plus every reference notebook executed and graded end to end (~20 min more)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 grade: $(STAMP) data ## grade the submissions (default: the demo class) into gradebook/
 	@for a in $(ASSIGNMENTS); do \

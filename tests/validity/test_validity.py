@@ -10,8 +10,12 @@ Generic runner over the libraries written beside this file, one pair per assignm
 ``<short>_alternatives.py``
     ``ALTERNATIVES = [(alt_id, grade_id, replacement_cell_source), ...]``: must score full marks.
 
-Every case becomes a submission graded in one answers-only batch per assignment (the engine
-itself, with two workers). Built in: the reference must pass every answer check and the
+Every mistake becomes a submission graded in one answers-only batch per assignment (the engine
+itself, with two workers). Alternatives are graded in combinations, one alternative per answer
+cell (``alternative_rounds``): a student may well write several of them, and a combination
+that scores full marks shows each of its alternatives does. When a combination loses points,
+each of its alternatives is graded alone, so that the failure names the one at fault (and an
+alternative that only fails beside another is judged on its own). Built in: the reference must pass every answer check and the
 generated stub must score 0 with every answer check reported "not implemented" (or
 "missing") and no grader error. A library file that does not exist yet is skipped with a
 reason. The slow tests execute the reference notebooks for real and require full marks on
@@ -97,6 +101,40 @@ def build_cases(master: nbformat.NotebookNode, mistakes: list[tuple] | None,
     return cases
 
 
+def alternative_rounds(alternatives: list[tuple]) -> list[list[tuple]]:
+    """The alternatives in combinations that replace each answer cell at most once (library order).
+
+    Examples
+    --------
+    >>> [[a[0] for a in r] for r in alternative_rounds([("a", "x", ""), ("b", "x", ""), ("c", "y", "")])]
+    [['a', 'c'], ['b']]
+    """
+    rounds: list[list[tuple]] = []
+    for alt in alternatives:
+        free = next((r for r in rounds if all(a[1] != alt[1] for a in r)), None)
+        if free is None:
+            rounds.append([alt])
+        else:
+            free.append(alt)
+    return rounds
+
+
+def round_id(number: int) -> str:
+    """The case id of the ``number``-th combination of alternatives."""
+    return f"alternatives-{number + 1}"
+
+
+def build_rounds(master: nbformat.NotebookNode, alternatives: list[tuple] | None) -> dict[str, nbformat.NotebookNode]:
+    """``round id -> submission``: the master with every alternative of a round in its cell."""
+    cases = {}
+    for i, rnd in enumerate(alternative_rounds(alternatives or [])):
+        nb = copy.deepcopy(master)
+        for alt in rnd:
+            _set_cell(nb, alt[1], alt[2])
+        cases[round_id(i)] = nb
+    return cases
+
+
 def grade_cases(assignment: str, cases: dict[str, nbformat.NotebookNode], tmp: Path, **options) -> dict[str, dict]:
     """Grade ``cases`` answers-only in one batch (2 workers); ``case id -> record``."""
     subs = tmp / "submitted"
@@ -145,15 +183,35 @@ class _GradedCases:
     """
 
     def __init__(self, factory: pytest.TempPathFactory) -> None:
-        self._factory, self._records = factory, {}
+        self._factory, self._records, self._alone = factory, {}, {}
+
+    @staticmethod
+    def _master(assignment: str) -> nbformat.NotebookNode:
+        return nbformat.read(REPO / "solutions" / f"{assignment}.ipynb", as_version=4)
 
     def __getitem__(self, assignment: str) -> dict[str, dict]:
         if assignment not in self._records:
             short = next(k for k, v in ASSIGNMENTS.items() if v == assignment)
-            master = nbformat.read(REPO / "solutions" / f"{assignment}.ipynb", as_version=4)
-            cases = build_cases(master, _safe_library(short, "mistakes"), _safe_library(short, "alternatives"))
+            master = self._master(assignment)
+            alternatives = _safe_library(short, "alternatives")
+            cases = {**build_cases(master, _safe_library(short, "mistakes"), None), **build_rounds(master, alternatives)}
             self._records[assignment] = grade_cases(assignment, cases, self._factory.mktemp(f"validity-{short}"))
         return self._records[assignment]
+
+    def alternative(self, assignment: str, alt: tuple) -> list[str]:
+        """What is wrong with how ``alt`` scored: in its combination, or alone when the combination lost points."""
+        short = next(k for k, v in ASSIGNMENTS.items() if v == assignment)
+        rounds = alternative_rounds(_safe_library(short, "alternatives") or [])
+        number = next(i for i, r in enumerate(rounds) if any(a[0] == alt[0] for a in r))
+        problems = judge("alternative", alt, self[assignment][round_id(number)])
+        if not problems:
+            return []
+        if (assignment, alt[0]) not in self._alone:
+            cases = {k: v for k, v in build_cases(self._master(assignment), None, [alt]).items()
+                     if k.startswith("alternative-")}
+            records = grade_cases(assignment, cases, self._factory.mktemp(f"validity-{short}-{alt[0]}"))
+            self._alone[(assignment, alt[0])] = records[f"alternative-{alt[0]}"]
+        return judge("alternative", alt, self._alone[(assignment, alt[0])])
 
 
 @pytest.fixture(scope="session")
@@ -176,7 +234,10 @@ def test_does_each_case_score_as_intended(graded_cases, assignment, kind, case):
         kind, key = case[0], case[0]
     else:
         kind, key = kind[:-1], f"{kind[:-1]}-{case[0]}"
-    problems = judge(kind, case, graded_cases[assignment][key])
+    if kind == "alternative":
+        problems = graded_cases.alternative(assignment, case)
+    else:
+        problems = judge(kind, case, graded_cases[assignment][key])
     s = _SUMMARY.setdefault(assignment, {"mistakes": 0, "caught": 0, "missed": [], "alternatives": 0,
                                          "false_failures": []})
     if kind == "mistake":
