@@ -22,7 +22,6 @@ from grader.logsink import LOG_LIMIT, CappedSink
 from grader.procs import child_env, describe_exit
 from grader.sandbox import Policy, read_report
 from grader.watchdog import Watchdog, kill_tree
-from grader.zygote import Forked, spawn_check_process
 
 if TYPE_CHECKING:
     from grader.checking import CheckRun
@@ -148,7 +147,7 @@ class Attempt:
 
 
 def _spawn(run: CheckRun, ws: Workspace, events_path: Path, exclude: dict[str, str],
-           sink: CappedSink) -> subprocess.Popen | Forked:
+           sink: CappedSink) -> subprocess.Popen:
     """Start the check process under the sandbox, its output into ``sink``, its events into ``events_path``."""
     events_fd = os.open(events_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     extra = {**ws.env, "GRADER_RESULTS_FD": str(events_fd), "GRADER_DONE": str(ws.done),
@@ -160,14 +159,14 @@ def _spawn(run: CheckRun, ws: Workspace, events_path: Path, exclude: dict[str, s
     pol = policy.save(ws.ctl / "policy.json")
     cmd = [sys.executable, "-m", "grader.sandbox", str(pol), "--", *pytest_command(run, ws.ini)]
     try:
-        return spawn_check_process(cmd, cwd=str(ws.home), env=check_env(run, ws.home, extra), stdout=sink.fd,
-                                   pass_fds=(events_fd,))
+        return subprocess.Popen(cmd, cwd=str(ws.home), env=check_env(run, ws.home, extra), stdout=sink.fd,
+                                stderr=sink.fd, start_new_session=True, pass_fds=(events_fd,))
     finally:
         os.close(events_fd)
         sink.started()
 
 
-def _follow(proc: subprocess.Popen | Forked, dog: Watchdog, channel: Channel, detector: StallDetector) -> str | None:
+def _follow(proc: subprocess.Popen, dog: Watchdog, channel: Channel, detector: StallDetector) -> str | None:
     """Read the channel while the process runs; kill it when the channel floods or a check is stuck.
 
     Returns

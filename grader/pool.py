@@ -1,9 +1,7 @@
 """Worker processes: one fresh process per student, N at a time, each dying with the batch.
 
-Workers are forked from a preloaded fork server (the engine and TensorFlow are imported once,
-not per student; each worker forks its check processes from a template, see
-:mod:`grader.zygote`); where fork servers do not exist (Windows) ``python -m grader.worker``
-is started.
+Workers are forked from a preloaded fork server (the engine is imported once, not per
+student); where fork servers do not exist (Windows) ``python -m grader.worker`` is started.
 A worker that does not finish within its wall-clock limit is killed with its process tree.
 """
 from __future__ import annotations
@@ -42,9 +40,6 @@ def _child_main(job: str, err: str, batch_pid: int) -> None:
     os.dup2(fd, 2)
     os.close(fd)
     die_with_parent()
-    from grader.zygote import Template
-
-    Template.start()  # first, while this process is a clean single-threaded copy of the fork server
 
     def orphan_watch() -> None:  # the fork server outlives a killed batch for a while
         import psutil
@@ -76,11 +71,8 @@ class Worker:
         import multiprocessing as mp
 
         if cls._ctx is None and "forkserver" in mp.get_all_start_methods():
-            # the fork server, and every worker and check process forked from it, hashes strings
-            # as a sandboxed child does (procs.child_env), so that checks may be forked (grader.zygote)
-            os.environ["PYTHONHASHSEED"] = "0"
             cls._ctx = mp.get_context("forkserver")
-            cls._ctx.set_forkserver_preload(["grader.worker", "grader.pool", "grader.preloaded"])
+            cls._ctx.set_forkserver_preload(["grader.worker", "grader.pool"])
         return cls._ctx
 
     @classmethod

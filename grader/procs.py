@@ -91,7 +91,7 @@ def child_env(extra: Mapping[str, str], *, threads: int, data: str | None = None
         hash seed 0, no bytecode, no user site, TensorFlow's log level), the data folder, the
         thread caps, then ``extra``.
     """
-    env = {k: os.environ[k] for k in ALLOWED_ENV if k in os.environ}  # no other value is even decoded
+    env = {k: v for k, v in os.environ.items() if k in ALLOWED_ENV}
     env.update({
         "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),

@@ -21,24 +21,18 @@ import time
 
 import psutil
 
-__all__ = ["TreeCPU", "Watchdog", "become_subreaper", "folder_bytes", "kill_tree", "spare", "sweep_detached"]
+__all__ = ["TreeCPU", "Watchdog", "become_subreaper", "folder_bytes", "kill_tree", "sweep_detached"]
 
 
 def kill_tree(pid: int) -> None:
-    """SIGKILL ``pid``, its process group and every descendant (best effort).
-
-    The process group is left alone when it is the caller's own (``pid`` did not start a
-    group of its own, or not yet): only ``pid`` and its descendants are killed then.
-    """
+    """SIGKILL ``pid``, its process group and every descendant (best effort)."""
     try:
         proc = psutil.Process(pid)
         procs = [proc, *proc.children(recursive=True)]
     except psutil.Error:
         procs = []
     try:
-        group = os.getpgid(pid)
-        if group != os.getpgrp():  # e.g. a worker's template: in the batch's group, which must live on
-            os.killpg(group, signal.SIGKILL)
+        os.killpg(os.getpgid(pid), signal.SIGKILL)
     except (OSError, ProcessLookupError):
         pass
     for p in procs:
@@ -232,15 +226,6 @@ def become_subreaper() -> bool:
         return False
 
 
-_SPARED: set[int] = set()
-
-
-def spare(pid: int) -> None:
-    """Have :func:`sweep_detached` leave ``pid`` alone: a helper of the grader itself (the
-    check-process template of :mod:`grader.zygote`), not something a submission started."""
-    _SPARED.add(pid)
-
-
 def sweep_detached() -> list[str]:
     """Kill and reap every descendant of the calling process; describe the ones that were alive.
 
@@ -254,7 +239,7 @@ def sweep_detached() -> list[str]:
         ``"pid 123 (sleep)"`` per process that was still running.
     """
     try:
-        kids = [p for p in psutil.Process().children(recursive=True) if p.pid not in _SPARED]
+        kids = psutil.Process().children(recursive=True)
     except psutil.Error:
         return []
     # processes killed with their tree may still be exiting: give them a moment (this reaps
