@@ -49,12 +49,62 @@ def test_are_alternatives_combined_one_per_cell_and_judged_together(tmp_path):
     assert ALT[2] in sources and MASK_ALT[2] in sources
     wrong = ("mask_off_by_one", "mask", MASK_WRONG_CLAIM[2])   # a "alternative" that is a mistake
     nbs["alternatives-3"] = runner.build_rounds(corpus.master(), [ALT, wrong])["alternatives-1"]
+    # mistakes combined: one that is caught where meant beside one that is not
+    cells = runner.check_cells(corpus.master(), corpus.CHECKS / corpus.ASSIGNMENT)
+    assert cells["test_mask_dtype"] == {"mask"} and cells["test_square_dtype"] == {"square"}
+    good, bad = runner.mistake_rounds([MASK_INT, SQUARE_INT], cells), runner.mistake_rounds([MASK_WRONG_CLAIM, SQUARE_INT], cells)
+    assert len(good) == len(bad) == 1
+    nbs.update(runner.build_rounds(corpus.master(), good, "mistakes"))
+    nbs["mistakes-2"] = runner.build_rounds(corpus.master(), bad, "mistakes")["mistakes-1"]
     recs = runner.grade_cases(corpus.ASSIGNMENT, nbs, tmp_path, solutions=corpus.SOLUTIONS,
                               checks=corpus.CHECKS, hidden_data=corpus.HIDDEN_DATA)
     assert runner.judge("alternative", ALT, recs["alternatives-1"]) == []
     assert runner.judge("alternative", alts[1], recs["alternatives-2"]) == []
     assert runner.judge("alternative", wrong, recs["alternatives-3"]) == [
         f"test_mask_values failed: {_output(recs['alternatives-3'], 'test_mask_values')}"]
+    lost = {c["name"] for c in recs["mistakes-1"]["checks"] if c["score"] < c["max_score"] and not c["run"]}
+    assert lost == {"test_mask_dtype", "test_square_dtype"}
+    assert runner.judge_round("mistake", good[0], recs["mistakes-1"]) == []
+    assert runner.judge_round("mistake", bad[0], recs["mistakes-2"]) == [
+        "not caught by test_mask_dtype", "also lost points on test_mask_values"]
+
+
+SQUARE_INT = ("square_keeps_int", "square", "def square(x):\n    return np.asarray(x) ** 2", ["test_square_dtype"])
+
+
+def test_may_mistakes_share_a_submission_only_when_their_checks_cannot_reach_each_other(tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    def cell(source, grade_id, solution):
+        return new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, "solution": solution}})
+
+    master = new_notebook(cells=[
+        cell("import numpy as np\nSCALE = 2", "setup", False),
+        cell("def f(x):\n    return x * SCALE", "a", True),
+        cell("def g(x):\n    return f(x) + 1", "b", True),        # b runs a
+        cell("def h(x):\n    return np.abs(x)", "c", True),
+        cell("LIMIT = 3", "d", True)])
+    (tmp_path / "_support.py").write_text('"""Mentions f, g and h in a docstring only."""\n'
+                                          "def limited(student):\n    return student.LIMIT\n")
+    (tmp_path / "test_x.py").write_text(
+        '"""Checks of f, g, h: a docstring that names them runs nothing."""\n'
+        "from _support import limited\n"
+        "def _prepare(student):\n    return student.h(1)\n"
+        "def test_f(student):\n    assert student.f(1) == 2\n"
+        "def test_g(student):\n    assert student.g(1) == 3\n"
+        "@check(points=1, cell='c')\ndef test_h(student):\n    assert _prepare(student) == 1\n"
+        "def test_limit(student):\n    assert limited(student) == 3\n")
+    cells = runner.check_cells(master, tmp_path)
+    assert cells == {"test_f": {"a"}, "test_g": {"a", "b"}, "test_h": {"c"}, "test_limit": {"d"}}
+    m1, m2, m3, m4 = (("m1", "a", "", ["test_f"]), ("m2", "b", "", ["test_g"]), ("m3", "c", "", ["test_h"]),
+                      ("m4", "a", "", ["test_f"]))
+    unknown = ("m5", "d", "", ["test_nothing"])        # an unknown check may run anything: alone
+    rounds = runner.mistake_rounds([m1, m2, m3, m4, unknown], cells)
+    assert [[m[0] for m in r] for r in rounds] == [["m1", "m3"], ["m2"], ["m4"], ["m5"]]
+    nb = runner.build_rounds(master, rounds, "mistakes")
+    assert list(nb) == ["mistakes-1", "mistakes-2", "mistakes-3", "mistakes-4"]
+    assert nbformat.validate(nb["mistakes-1"]) is None
 
 
 def _output(record: dict, name: str) -> str:

@@ -10,12 +10,21 @@ Generic runner over the libraries written beside this file, one pair per assignm
 ``<short>_alternatives.py``
     ``ALTERNATIVES = [(alt_id, grade_id, replacement_cell_source), ...]``: must score full marks.
 
-Every mistake becomes a submission graded in one answers-only batch per assignment (the engine
-itself, with two workers). Alternatives are graded in combinations, one alternative per answer
-cell (``alternative_rounds``): a student may well write several of them, and a combination
-that scores full marks shows each of its alternatives does. When a combination loses points,
-each of its alternatives is graded alone, so that the failure names the one at fault (and an
-alternative that only fails beside another is judged on its own). Built in: the reference must pass every answer check and the
+Cases are graded answers-only by the engine itself (two workers), in combinations, one case
+per answer cell, so that an assignment costs a few submissions instead of one per case:
+
+* Alternatives (``alternative_rounds``): a student may well write several of them, and a
+  combination that scores full marks shows each of its alternatives does.
+* Mistakes (``mistake_rounds``): a combination must lose points on exactly the union of its
+  mistakes' expected checks. That proves each mistake is caught where meant and nowhere else
+  only if no mistake can reach another's expected checks, so two mistakes share a combination
+  only when neither's expected checks may run the other's cell (``check_cells``: the answer
+  cells whose names a check's source, its file's helpers or the folder's support modules
+  mention, closed over the cells those cells use). Checks do not share state (each has its own
+  seeded ``rng``), as pytest assumes too.
+
+When a combination scores otherwise, each of its cases is graded alone, so that the failure
+names the one at fault (and a case that only misbehaves beside another is judged on its own). Built in: the reference must pass every answer check and the
 generated stub must score 0 with every answer check reported "not implemented" (or
 "missing") and no grader error. A library file that does not exist yet is skipped with a
 reason. The slow tests execute the reference notebooks for real and require full marks on
@@ -24,9 +33,12 @@ the run checks too. The catch rate and false failures are written to
 """
 from __future__ import annotations
 
+import ast
 import copy
 import json
+import re
 from pathlib import Path
+from typing import Callable, Iterable
 
 import nbformat
 import pytest
@@ -101,6 +113,24 @@ def build_cases(master: nbformat.NotebookNode, mistakes: list[tuple] | None,
     return cases
 
 
+def combine(cases: Iterable[tuple], compatible: Callable[[tuple, tuple], bool]) -> list[list[tuple]]:
+    """``cases`` in combinations of pairwise ``compatible`` cases (first fit, library order).
+
+    Examples
+    --------
+    >>> [[c[0] for c in r] for r in combine([("a", 1), ("b", 1), ("c", 2)], lambda x, y: x[1] != y[1])]
+    [['a', 'c'], ['b']]
+    """
+    rounds: list[list[tuple]] = []
+    for case in cases:
+        free = next((r for r in rounds if all(compatible(case, other) for other in r)), None)
+        if free is None:
+            rounds.append([case])
+        else:
+            free.append(case)
+    return rounds
+
+
 def alternative_rounds(alternatives: list[tuple]) -> list[list[tuple]]:
     """The alternatives in combinations that replace each answer cell at most once (library order).
 
@@ -109,30 +139,133 @@ def alternative_rounds(alternatives: list[tuple]) -> list[list[tuple]]:
     >>> [[a[0] for a in r] for r in alternative_rounds([("a", "x", ""), ("b", "x", ""), ("c", "y", "")])]
     [['a', 'c'], ['b']]
     """
-    rounds: list[list[tuple]] = []
-    for alt in alternatives:
-        free = next((r for r in rounds if all(a[1] != alt[1] for a in r)), None)
-        if free is None:
-            rounds.append([alt])
-        else:
-            free.append(alt)
-    return rounds
+    return combine(alternatives, lambda a, b: a[1] != b[1])
 
 
-def round_id(number: int) -> str:
-    """The case id of the ``number``-th combination of alternatives."""
-    return f"alternatives-{number + 1}"
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def build_rounds(master: nbformat.NotebookNode, alternatives: list[tuple] | None) -> dict[str, nbformat.NotebookNode]:
-    """``round id -> submission``: the master with every alternative of a round in its cell."""
+def _defined(source: str) -> set[str]:
+    """The names a cell binds at top level (functions, classes, assignments, imports)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    return names
+
+
+def check_cells(master: nbformat.NotebookNode, checks: Path) -> dict[str, set[str]]:
+    """``check function name -> answer cells`` whose code the check may run (over-approximated).
+
+    A check's text is its source (decorators included) and, transitively, the source of every
+    top-level definition of the ``checks`` folder (helpers, constants, fixtures, support modules)
+    whose name occurs in it as a word; a top-level statement that binds no name counts for every
+    check. The check may run an answer cell when the text mentions a name the cell defines (and
+    no locked cell does), and then every answer cell whose names that cell's source mentions, and
+    so on.
+    """
+    answer = {(c.metadata.get("nbgrader") or {}).get("grade_id"): c.source for c in master.cells
+              if c.cell_type == "code" and (c.metadata.get("nbgrader") or {}).get("solution")}
+    locked = set().union(*(_defined(c.source) for c in master.cells if c.cell_type == "code"
+                           and not (c.metadata.get("nbgrader") or {}).get("solution")))
+    defines = {g: _defined(src) - locked for g, src in answer.items()}
+
+    def cells_named(words: set[str]) -> set[str]:
+        return {g for g, names in defines.items() if names & words}
+
+    closure: dict[str, set[str]] = {}
+    for g in answer:
+        seen, todo = set(), [g]
+        while todo:
+            x = todo.pop()
+            if x not in seen:
+                seen.add(x)
+                todo.extend(cells_named(set(_WORD.findall(answer[x]))) - seen)
+        closure[g] = seen
+
+    helpers: dict[str, set[str]] = {}     # top-level name -> words of its definitions
+    always: set[str] = set()
+    tests: dict[str, set[str]] = {}
+    for f in sorted(checks.glob("*.py")):
+        src = f.read_text()
+        for node in ast.parse(src).body:
+            first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            words = set(_WORD.findall("".join(src.splitlines(keepends=True)[first - 1:node.end_lineno])))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_"):
+                tests[node.name] = tests.get(node.name, set()) | words
+                continue
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+                continue                                  # a docstring runs nothing
+            names = _defined(ast.unparse(node)) if not isinstance(node, (ast.If, ast.Try)) else set()
+            if not names:
+                always |= words
+            for name in names:
+                helpers.setdefault(name, set()).update(words)
+    out: dict[str, set[str]] = {}
+    for name, words in tests.items():
+        seen, todo = set(words | always), list(words | always)
+        while todo:
+            for w in helpers.get(todo.pop(), ()):
+                if w not in seen:
+                    seen.add(w)
+                    todo.append(w)
+        out[name] = set().union(*(closure[g] for g in cells_named(seen)))
+    return out
+
+
+def mistake_rounds(mistakes: list[tuple], cells_of_check: dict[str, set[str]]) -> list[list[tuple]]:
+    """The mistakes in combinations whose expected checks cannot run another member's cell.
+
+    ``cells_of_check`` is ``check_cells``'s map; an expected check it does not know may run
+    any cell (its mistake is then graded alone).
+    """
+    everything = {m[1] for m in mistakes}
+
+    def reach(m: tuple) -> set[str]:
+        return set().union(*(cells_of_check.get(_base(n), everything) for n in m[3]))
+
+    return combine(mistakes, lambda a, b: a[1] != b[1] and a[1] not in reach(b) and b[1] not in reach(a))
+
+
+def round_id(number: int, kind: str = "alternatives") -> str:
+    """The case id of the ``number``-th combination of ``kind`` (``"alternatives"`` or ``"mistakes"``)."""
+    return f"{kind}-{number + 1}"
+
+
+def build_rounds(master: nbformat.NotebookNode, rounds: list[list[tuple]] | None,
+                 kind: str = "alternatives") -> dict[str, nbformat.NotebookNode]:
+    """``round id -> submission``: the master with every case of a round in its cell.
+
+    ``rounds`` is a list of combinations (``alternative_rounds``, ``mistake_rounds``); a flat
+    list of alternatives is combined with ``alternative_rounds``.
+    """
+    rounds = rounds or []
+    if rounds and not isinstance(rounds[0], list):
+        rounds = alternative_rounds(rounds)
     cases = {}
-    for i, rnd in enumerate(alternative_rounds(alternatives or [])):
+    for i, rnd in enumerate(rounds):
         nb = copy.deepcopy(master)
-        for alt in rnd:
-            _set_cell(nb, alt[1], alt[2])
-        cases[round_id(i)] = nb
+        for case in rnd:
+            _set_cell(nb, case[1], case[2])
+        cases[round_id(i, kind)] = nb
     return cases
+
+
+def judge_round(kind: str, rnd: list[tuple], record: dict) -> list[str]:
+    """What is wrong with how a combination of ``kind`` cases scored (empty: each case as intended)."""
+    if kind == "alternative":
+        return judge("alternative", rnd[0], record)
+    expected = [n for case in rnd for n in case[3]]
+    return judge("mistake", ("combination", None, None, expected), record)
 
 
 def grade_cases(assignment: str, cases: dict[str, nbformat.NotebookNode], tmp: Path, **options) -> dict[str, dict]:
@@ -177,41 +310,68 @@ def _base(name: str) -> str:
 
 
 class _GradedCases:
-    """``graded[assignment] -> {case id: record}``: an assignment's cases, graded in one batch when first asked for.
+    """An assignment's cases, graded in one batch of combinations when first asked for.
 
-    Lazy, so that ``pytest -k a3`` grades assignment 3's cases only.
+    ``graded[assignment]`` is ``{case id: record}`` of the reference, the stub and every
+    combination; ``graded.case(assignment, kind, case)`` judges one library entry. Lazy, so that
+    ``pytest -k a3`` grades assignment 3's cases only.
     """
 
     def __init__(self, factory: pytest.TempPathFactory) -> None:
-        self._factory, self._records, self._alone = factory, {}, {}
+        self._factory = factory
+        self._records: dict[str, dict[str, dict]] = {}
+        self._rounds: dict[str, dict[str, list[list[tuple]]]] = {}
+        self._alone: dict[tuple[str, str, str], dict] = {}
 
     @staticmethod
     def _master(assignment: str) -> nbformat.NotebookNode:
         return nbformat.read(REPO / "solutions" / f"{assignment}.ipynb", as_version=4)
 
+    @staticmethod
+    def _short(assignment: str) -> str:
+        return next(k for k, v in ASSIGNMENTS.items() if v == assignment)
+
+    def rounds(self, assignment: str) -> dict[str, list[list[tuple]]]:
+        """``{"mistakes": [...], "alternatives": [...]}``: the assignment's combinations."""
+        if assignment not in self._rounds:
+            short, master = self._short(assignment), self._master(assignment)
+            cells = check_cells(master, REPO / "grader" / "checks" / assignment)
+            self._rounds[assignment] = {
+                "mistakes": mistake_rounds(_safe_library(short, "mistakes") or [], cells),
+                "alternatives": alternative_rounds(_safe_library(short, "alternatives") or [])}
+        return self._rounds[assignment]
+
     def __getitem__(self, assignment: str) -> dict[str, dict]:
         if assignment not in self._records:
-            short = next(k for k, v in ASSIGNMENTS.items() if v == assignment)
             master = self._master(assignment)
-            alternatives = _safe_library(short, "alternatives")
-            cases = {**build_cases(master, _safe_library(short, "mistakes"), None), **build_rounds(master, alternatives)}
-            self._records[assignment] = grade_cases(assignment, cases, self._factory.mktemp(f"validity-{short}"))
+            cases = build_cases(master, None, None)
+            for kind, rounds in self.rounds(assignment).items():
+                cases.update(build_rounds(master, rounds, kind))
+            self._records[assignment] = grade_cases(assignment, cases,
+                                                    self._factory.mktemp(f"validity-{self._short(assignment)}"))
         return self._records[assignment]
 
-    def alternative(self, assignment: str, alt: tuple) -> list[str]:
-        """What is wrong with how ``alt`` scored: in its combination, or alone when the combination lost points."""
-        short = next(k for k, v in ASSIGNMENTS.items() if v == assignment)
-        rounds = alternative_rounds(_safe_library(short, "alternatives") or [])
-        number = next(i for i, r in enumerate(rounds) if any(a[0] == alt[0] for a in r))
-        problems = judge("alternative", alt, self[assignment][round_id(number)])
-        if not problems:
+    def case(self, assignment: str, kind: str, case: tuple) -> list[str]:
+        """What is wrong with how ``case`` (a ``"mistake"`` or an ``"alternative"``) scored.
+
+        Judged in its combination; when the combination did not score as intended, every case of
+        it is graded alone (one batch) and ``case`` is judged on its own record.
+        """
+        rounds = self.rounds(assignment)[f"{kind}s"]
+        number, rnd = next((i, r) for i, r in enumerate(rounds) if any(c[0] == case[0] for c in r))
+        record = self[assignment][round_id(number, f"{kind}s")]
+        if len(rnd) == 1:
+            return judge(kind, case, record)
+        if not judge_round(kind, rnd, record):
             return []
-        if (assignment, alt[0]) not in self._alone:
-            cases = {k: v for k, v in build_cases(self._master(assignment), None, [alt]).items()
-                     if k.startswith("alternative-")}
-            records = grade_cases(assignment, cases, self._factory.mktemp(f"validity-{short}-{alt[0]}"))
-            self._alone[(assignment, alt[0])] = records[f"alternative-{alt[0]}"]
-        return judge("alternative", alt, self._alone[(assignment, alt[0])])
+        if (assignment, kind, case[0]) not in self._alone:
+            lib = {"mistakes": (rnd, None), "alternatives": (None, rnd)}[f"{kind}s"]
+            cases = {k: v for k, v in build_cases(self._master(assignment), *lib).items() if k.startswith(f"{kind}-")}
+            tmp = self._factory.mktemp(f"validity-{self._short(assignment)}-{round_id(number, f'{kind}s')}")
+            records = grade_cases(assignment, cases, tmp)
+            for other in rnd:
+                self._alone[(assignment, kind, other[0])] = records[f"{kind}-{other[0]}"]
+        return judge(kind, case, self._alone[(assignment, kind, case[0])])
 
 
 @pytest.fixture(scope="session")
@@ -234,8 +394,8 @@ def test_does_each_case_score_as_intended(graded_cases, assignment, kind, case):
         kind, key = case[0], case[0]
     else:
         kind, key = kind[:-1], f"{kind[:-1]}-{case[0]}"
-    if kind == "alternative":
-        problems = graded_cases.alternative(assignment, case)
+    if kind in ("mistake", "alternative"):
+        problems = graded_cases.case(assignment, kind, case)
     else:
         problems = judge(kind, case, graded_cases[assignment][key])
     s = _SUMMARY.setdefault(assignment, {"mistakes": 0, "caught": 0, "missed": [], "alternatives": 0,
