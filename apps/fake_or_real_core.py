@@ -23,8 +23,8 @@ Command line::
 from __future__ import annotations
 
 import argparse
-import atexit
 import functools
+import io
 import json
 import os
 import shutil
@@ -585,14 +585,21 @@ class Example:
     parts: tuple[Path, ...] = ()
 
 
-_TMP: list[str] = []
+def _stored(data: bytes, suffix: str) -> Path:
+    """``data`` in a file of the system's temporary folder named by its hash (written once, atomically).
 
+    Content-addressed rather than a temporary folder per process, so that a server stopped by
+    a signal (no ``atexit``) leaves at most one file per distinct content behind.
+    """
+    import hashlib
 
-def _tmpdir() -> Path:
-    if not _TMP:
-        _TMP.append(tempfile.mkdtemp(prefix="fake-or-real-app-"))
-        atexit.register(shutil.rmtree, _TMP[0], True)
-    return Path(_TMP[0])
+    path = Path(tempfile.gettempdir()) / f"fake-or-real-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    if not path.is_file() or path.read_bytes() != data:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    return path
 
 
 @functools.lru_cache(maxsize=1)
@@ -623,8 +630,9 @@ def examples() -> tuple[Example, ...]:
             for a, i in fakes.items()]
     parts = [real[0], fakes.get("tts", real[0]), real[1], fakes.get("world", real[1])]
     signals = [soundfile.read(testing.paths[i], dtype="int16")[0] for i in parts]
-    montage = _tmpdir() / "montage.wav"
-    soundfile.write(montage, np.concatenate(signals), answers().SR, subtype="PCM_16")
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.concatenate(signals), answers().SR, format="WAV", subtype="PCM_16")
+    montage = _stored(buffer.getvalue(), ".wav")
     truth = ", ".join("real" if testing.labels[i] == 0 else f"fake ({testing.attacks[i]})" for i in parts)
     out.append(Example("montage", f"4 s montage: {truth}", montage, truth, tuple(testing.paths[i] for i in parts)))
     return tuple(out)

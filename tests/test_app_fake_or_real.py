@@ -123,6 +123,16 @@ def test_window_starts_cover_the_clip(n: int, hop: int, expected: list[int]) -> 
         assert starts.size == 1 + int(np.ceil((n - SR) / hop)) and starts[-1] + SR == n
 
 
+def test_the_montage_is_one_file_named_by_its_content(clips: dict[str, core.Example]) -> None:
+    # a server stopped by a signal runs no atexit handler: nothing may depend on one for clean-up
+    path = clips["montage"].path
+    data = path.read_bytes()
+    assert path.parent == Path(tempfile.gettempdir()) and path.name.startswith("fake-or-real-")
+    assert core._stored(data, ".wav") == path and path.read_bytes() == data
+    assert core._stored(data + b"x", ".wav") != path
+    core._stored(data + b"x", ".wav").unlink()
+
+
 def test_the_score_over_time_follows_the_montage(detector: core.Detector, clips: dict[str, core.Example]) -> None:
     montage = clips["montage"]
     a = core.analyse(montage.path, detector)
