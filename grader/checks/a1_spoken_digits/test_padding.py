@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.api import CheckFailed, check
+from grader.probes import require_value_error
 from grader.checks.a1_spoken_digits import _support as s
 
 
@@ -167,9 +168,5 @@ def test_frame_mask_consistent_with_sample_mask(student, reference, rng):
                "docstring's Raises clause), not drop or add samples silently.")
 def test_frame_signals_rejects_a_frame_length_that_does_not_divide(student, reference, rng):
     padded, mask = reference.pad_and_mask(s.random_signals(rng, [300, 450]), 480)
-    for frame_len in (50, 7):
-        try:
-            student.frame_signals(padded, mask, frame_len)
-        except ValueError:
-            continue
-        raise CheckFailed(f"no ValueError for max_len=480 and frame_len={frame_len}")
+    require_value_error({f"max_len=480 and frame_len={n}": lambda n=n: student.frame_signals(padded, mask, n)
+                         for n in (50, 7)})

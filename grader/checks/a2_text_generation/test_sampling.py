@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.api import CheckFailed, check
+from grader.probes import require_value_error
 from grader.checks.a2_text_generation import _support as s
 
 N_DRAWS = 6000
@@ -198,8 +199,5 @@ def test_generate_text_emits_unk(student, reference, rng, monkeypatch):
        message="generate_text must raise a ValueError for a level other than 'char' or 'word'.")
 def test_generate_text_rejects_unknown_level(student, reference, rng):
     vocab, model = _char_setup(reference, rng)
-    try:
-        student.generate_text(model, vocab, "oil", 3, 1.0, np.random.default_rng(0), "sentence")
-    except ValueError:
-        return
-    raise CheckFailed("no ValueError was raised")
+    require_value_error({"level='sentence'": lambda: student.generate_text(model, vocab, "oil", 3, 1.0,
+                                                                           np.random.default_rng(0), "sentence")})

@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from grader.api import CheckFailed, check
+from grader.probes import require_value_error
 from grader.checks.a2_text_generation import _support as s
 
 
@@ -65,12 +66,8 @@ def test_bits_per_char_rejects_unknown_level(student, reference, rng):
     texts = s.random_articles(rng, 3, lengths=(1, 6))
     vocab = reference.build_char_vocab(texts)
     model = s.fixed_lm(rng, len(vocab), scale=1.5)
-    for level in ("chars", "words", "Char"):
-        try:
-            got = student.bits_per_char(model, vocab, texts, level)
-        except ValueError:
-            continue
-        raise CheckFailed(f"level={level!r}: expected a ValueError, got {got!r}")
+    require_value_error({f"level={level!r}": lambda level=level: student.bits_per_char(model, vocab, texts, level)
+                         for level in ("chars", "words", "Char")})
 
 
 @check(points=2, title="word_perplexity: 2 ** mean bits per token", cell="a2_scoring",

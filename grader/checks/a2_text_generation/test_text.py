@@ -6,6 +6,7 @@ from collections import Counter
 import numpy as np
 
 from grader.api import CheckFailed, check
+from grader.probes import require_value_error
 from grader.checks.a2_text_generation import _support as s
 
 _MARKUP = ["<b>", "</b>", "<p>", "</A>", '<A HREF="http://www.investor.reuters.com/FullQuote.aspx?ticker=MSFT.O">',
@@ -123,11 +124,7 @@ def test_char_round_trip(student, reference, rng):
 @check(points=1, title="encode_chars: ValueError for an unknown character", cell="a2_char_vocab",
        message="encode_chars must raise a ValueError for a character that is not in the vocabulary.")
 def test_char_encode_rejects_unknown(student):
-    try:
-        student.encode_chars("abz", ["\n", " ", "a", "b"])
-    except ValueError:
-        return
-    raise CheckFailed("no ValueError was raised")
+    require_value_error({"'z', not in the vocabulary": lambda: student.encode_chars("abz", ["\n", " ", "a", "b"])})
 
 
 # ---- word vocabulary --------------------------------------------------------------------------

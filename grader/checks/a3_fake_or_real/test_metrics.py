@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from grader.api import CheckFailed, check
+from grader.probes import require_value_error
 from grader.checks.a3_fake_or_real import _support as s
 
 CELL = "a3_metrics"
@@ -63,12 +64,8 @@ def test_precision_recall_f1_zero_division(student, rng):
        message="precision_recall_f1 must raise a ValueError when y_true and scores differ in length.")
 def test_precision_recall_f1_rejects_lengths(student, rng):
     y, scores = s.labels_and_scores(rng, 12)
-    for yy, ss in ((y, scores[:-1]), (y[:5], scores)):
-        try:
-            got = student.precision_recall_f1(yy, ss, 0.5)
-        except ValueError:
-            continue
-        raise CheckFailed(f"{len(yy)} labels and {len(ss)} scores gave {got!r}; expected a ValueError")
+    require_value_error({f"{len(yy)} labels and {len(ss)} scores": lambda yy=yy, ss=ss: student.precision_recall_f1(yy, ss, 0.5)
+                         for yy, ss in ((y, scores[:-1]), (y[:5], scores))})
 
 
 def _rates(y, scores, threshold):
@@ -111,10 +108,7 @@ def test_equal_error_rate(student, rng):
                "clips, or when y_true and scores differ in length.")
 def test_equal_error_rate_rejects(student, rng):
     y, scores = s.labels_and_scores(rng, 10)
-    for yy, ss, what in ((np.zeros(10, int), scores, "only real clips"), (np.ones(10, int), scores, "only fakes"),
-                         (y, scores[:-2], "10 labels and 8 scores")):
-        try:
-            got = student.equal_error_rate(yy, ss)
-        except ValueError:
-            continue
-        raise CheckFailed(f"{what} gave {got!r}; expected a ValueError")
+    require_value_error({what: lambda yy=yy, ss=ss: student.equal_error_rate(yy, ss)
+                         for yy, ss, what in ((np.zeros(10, int), scores, "only real clips"),
+                                              (np.ones(10, int), scores, "only fakes"),
+                                              (y, scores[:-2], "10 labels and 8 scores"))})
