@@ -38,34 +38,34 @@ MASK_ALT = ("mask_compare", "mask", "def make_mask(lengths, max_len):\n"
             "    return np.less.outer(np.arange(max_len), np.asarray(lengths)).T")
 
 
-def test_are_alternatives_combined_one_per_cell_and_judged_together(tmp_path):
-    alts = [ALT, ("square_power", "square", "def square(x):\n    return np.asarray(x, dtype=np.float64) ** 2"),
-            MASK_ALT]
-    rounds = runner.alternative_rounds(alts)
-    assert [[a[0] for a in r] for r in rounds] == [["square_multiply", "mask_compare"], ["square_power"]]
-    nbs = runner.build_rounds(corpus.master(), alts)
-    assert list(nbs) == ["alternatives-1", "alternatives-2"]
-    sources = [c.source for c in nbs["alternatives-1"].cells]
-    assert ALT[2] in sources and MASK_ALT[2] in sources
-    wrong = ("mask_off_by_one", "mask", MASK_WRONG_CLAIM[2])   # a "alternative" that is a mistake
-    nbs["alternatives-3"] = runner.build_rounds(corpus.master(), [ALT, wrong])["alternatives-1"]
-    # mistakes combined: one that is caught where meant beside one that is not
+def test_are_cases_combined_one_per_cell_and_judged_together(tmp_path):
     cells = runner.check_cells(corpus.master(), corpus.CHECKS / corpus.ASSIGNMENT)
     assert cells["test_mask_dtype"] == {"mask"} and cells["test_square_dtype"] == {"square"}
-    good, bad = runner.mistake_rounds([MASK_INT, SQUARE_INT], cells), runner.mistake_rounds([MASK_WRONG_CLAIM, SQUARE_INT], cells)
-    assert len(good) == len(bad) == 1
-    nbs.update(runner.build_rounds(corpus.master(), good, "mistakes"))
-    nbs["mistakes-2"] = runner.build_rounds(corpus.master(), bad, "mistakes")["mistakes-1"]
+    power = ("square_power", "square", "def square(x):\n    return np.asarray(x, dtype=np.float64) ** 2")
+    rounds = runner.case_rounds([MASK_INT], [ALT, power, MASK_ALT], cells)
+    # the alternatives fill the mistake's combination where their cell is free
+    assert [[(k, c[0]) for k, c in r] for r in rounds] == [
+        [("mistake", "mask_int"), ("alternative", "square_multiply")],
+        [("alternative", "square_power"), ("alternative", "mask_compare")]]
+    nbs = runner.build_rounds(corpus.master(), rounds)
+    assert list(nbs) == ["combination-1", "combination-2"]
+    sources = [c.source for c in nbs["combination-1"].cells]
+    assert MASK_INT[2] in sources and ALT[2] in sources
+    wrong = ("mask_off_by_one", "mask", MASK_WRONG_CLAIM[2])   # an "alternative" that is a mistake
+    bad_alt = [("alternative", ALT), ("alternative", wrong)]
+    bad_mistake = [("mistake", MASK_WRONG_CLAIM), ("mistake", SQUARE_INT)]
+    nbs.update({"bad-alternative": runner.build_rounds(corpus.master(), [bad_alt])["combination-1"],
+                "bad-mistake": runner.build_rounds(corpus.master(), [bad_mistake])["combination-1"]})
     recs = runner.grade_cases(corpus.ASSIGNMENT, nbs, tmp_path, solutions=corpus.SOLUTIONS,
                               checks=corpus.CHECKS, hidden_data=corpus.HIDDEN_DATA)
-    assert runner.judge("alternative", ALT, recs["alternatives-1"]) == []
-    assert runner.judge("alternative", alts[1], recs["alternatives-2"]) == []
-    assert runner.judge("alternative", wrong, recs["alternatives-3"]) == [
-        f"test_mask_values failed: {_output(recs['alternatives-3'], 'test_mask_values')}"]
-    lost = {c["name"] for c in recs["mistakes-1"]["checks"] if c["score"] < c["max_score"] and not c["run"]}
-    assert lost == {"test_mask_dtype", "test_square_dtype"}
-    assert runner.judge_round("mistake", good[0], recs["mistakes-1"]) == []
-    assert runner.judge_round("mistake", bad[0], recs["mistakes-2"]) == [
+    lost = {c["name"] for c in recs["combination-1"]["checks"] if c["score"] < c["max_score"] and not c["run"]}
+    assert lost == {"test_mask_dtype"}
+    assert runner.judge_round(rounds[0], recs["combination-1"]) == []
+    assert runner.judge_round(rounds[1], recs["combination-2"]) == []
+    assert runner.judge_round(bad_alt, recs["bad-alternative"]) == ["also lost points on test_mask_values"]
+    assert runner.judge("alternative", wrong, recs["bad-alternative"]) == [
+        f"test_mask_values failed: {_output(recs['bad-alternative'], 'test_mask_values')}"]
+    assert runner.judge_round(bad_mistake, recs["bad-mistake"]) == [
         "not caught by test_mask_dtype", "also lost points on test_mask_values"]
 
 
@@ -83,7 +83,8 @@ def test_may_mistakes_share_a_submission_only_when_their_checks_cannot_reach_eac
         cell("import numpy as np\nSCALE = 2", "setup", False),
         cell("def f(x):\n    return x * SCALE", "a", True),
         cell("def g(x):\n    return f(x) + 1", "b", True),        # b runs a
-        cell("def h(x):\n    return np.abs(x)", "c", True),
+        cell('def h(x):\n    """Unlike f, never negative."""  # a docstring or comment naming g runs nothing\n'
+             "    return np.abs(x)", "c", True),
         cell("LIMIT = 3", "d", True)])
     (tmp_path / "_support.py").write_text('"""Mentions f, g and h in a docstring only."""\n'
                                           "def limited(student):\n    return student.LIMIT\n")
@@ -93,18 +94,24 @@ def test_may_mistakes_share_a_submission_only_when_their_checks_cannot_reach_eac
         "def _prepare(student):\n    return student.h(1)\n"
         "def test_f(student):\n    assert student.f(1) == 2\n"
         "def test_g(student):\n    assert student.g(1) == 3\n"
-        "@check(points=1, cell='c')\ndef test_h(student):\n    assert _prepare(student) == 1\n"
+        "@check(points=1, cell='c')\ndef test_h(student, reference):\n"
+        "    assert _prepare(student) == reference.f(0.5)  # the reference's f runs no student cell\n"
+        "@pytest.mark.parametrize('name', ['g'])\ndef test_named(student, name):\n    getattr(student, name)(1)\n"
         "def test_limit(student):\n    assert limited(student) == 3\n")
     cells = runner.check_cells(master, tmp_path)
-    assert cells == {"test_f": {"a"}, "test_g": {"a", "b"}, "test_h": {"c"}, "test_limit": {"d"}}
+    assert cells == {"test_f": {"a"}, "test_g": {"a", "b"}, "test_h": {"c"}, "test_limit": {"d"},
+                     "test_named": {"a", "b"}}
     m1, m2, m3, m4 = (("m1", "a", "", ["test_f"]), ("m2", "b", "", ["test_g"]), ("m3", "c", "", ["test_h"]),
                       ("m4", "a", "", ["test_f"]))
     unknown = ("m5", "d", "", ["test_nothing"])        # an unknown check may run anything: alone
-    rounds = runner.mistake_rounds([m1, m2, m3, m4, unknown], cells)
-    assert [[m[0] for m in r] for r in rounds] == [["m1", "m3"], ["m2"], ["m4"], ["m5"]]
-    nb = runner.build_rounds(master, rounds, "mistakes")
-    assert list(nb) == ["mistakes-1", "mistakes-2", "mistakes-3", "mistakes-4"]
-    assert nbformat.validate(nb["mistakes-1"]) is None
+    alternatives = [("x1", "b", ""), ("x2", "c", ""), ("x3", "a", "")]
+    rounds = runner.case_rounds([m1, m2, m3, m4, unknown], alternatives, cells)
+    # x1 (cell b) joins m1 and m3 (their checks run a and c); x2 (cell c) joins m2 (test_g runs a and b);
+    # x3 (cell a) fits nowhere: a holds m1 or m4, m2's test_g runs a, m5's unknown check may run anything
+    assert [[c[0] for _, c in r] for r in rounds] == [["m1", "m3", "x1"], ["m2", "x2"], ["m4"], ["m5"], ["x3"]]
+    nb = runner.build_rounds(master, rounds)
+    assert list(nb) == [f"combination-{i}" for i in range(1, 6)]
+    assert nbformat.validate(nb["combination-1"]) is None
 
 
 def _output(record: dict, name: str) -> str:

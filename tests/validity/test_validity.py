@@ -11,20 +11,17 @@ Generic runner over the libraries written beside this file, one pair per assignm
     ``ALTERNATIVES = [(alt_id, grade_id, replacement_cell_source), ...]``: must score full marks.
 
 Cases are graded answers-only by the engine itself (two workers), in combinations, one case
-per answer cell, so that an assignment costs a few submissions instead of one per case:
-
-* Alternatives (``alternative_rounds``): a student may well write several of them, and a
-  combination that scores full marks shows each of its alternatives does.
-* Mistakes (``mistake_rounds``): a combination must lose points on exactly the union of its
-  mistakes' expected checks. That proves each mistake is caught where meant and nowhere else
-  only if no mistake can reach another's expected checks, so two mistakes share a combination
-  only when neither's expected checks may run the other's cell (``check_cells``: the answer
-  cells whose names a check's source, its file's helpers or the folder's support modules
-  mention, closed over the cells those cells use). Checks do not share state (each has its own
-  seeded ``rng``), as pytest assumes too.
-
+per answer cell (``case_rounds``), so that an assignment costs a few submissions instead of one
+per case. A combination must lose points on exactly the union of its mistakes' expected checks
+(an alternative expects none: a student may well write several alternatives, and they must all
+score). That proves each case scores as intended only if no case can reach another's expected
+checks, so two cases share a combination only when neither's expected checks may run the
+other's cell (``check_cells``: the answer cells whose names a check's code, the helpers,
+constants and fixtures it names and the support modules mention, closed over the cells those
+cells name). Checks do not share state (each has its own seeded ``rng``), as pytest assumes too.
 When a combination scores otherwise, each of its cases is graded alone, so that the failure
-names the one at fault (and a case that only misbehaves beside another is judged on its own). Built in: the reference must pass every answer check and the
+names the one at fault (and a case that only misbehaves beside another is judged on its own).
+Built in: the reference must pass every answer check and the
 generated stub must score 0 with every answer check reported "not implemented" (or
 "missing") and no grader error. A library file that does not exist yet is skipped with a
 reason. The slow tests execute the reference notebooks for real and require full marks on
@@ -131,18 +128,39 @@ def combine(cases: Iterable[tuple], compatible: Callable[[tuple, tuple], bool]) 
     return rounds
 
 
-def alternative_rounds(alternatives: list[tuple]) -> list[list[tuple]]:
-    """The alternatives in combinations that replace each answer cell at most once (library order).
-
-    Examples
-    --------
-    >>> [[a[0] for a in r] for r in alternative_rounds([("a", "x", ""), ("b", "x", ""), ("c", "y", "")])]
-    [['a', 'c'], ['b']]
-    """
-    return combine(alternatives, lambda a, b: a[1] != b[1])
-
-
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _words(node: ast.AST, *, strings: bool) -> set[str]:
+    """The identifiers ``node`` uses: names and attributes, not its comments or docstrings.
+
+    Attributes of ``reference`` (the reference answers, which run no student cell) are left
+    out; with ``strings``, the words of string constants count too (a check may name a student
+    function in a string, e.g. in ``parametrize``).
+    """
+    out: set[str] = set()
+    docstrings = {id(b.body[0].value) for b in ast.walk(node)
+                  if isinstance(b, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                  and b.body and isinstance(b.body[0], ast.Expr) and isinstance(b.body[0].value, ast.Constant)}
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name):
+            out.add(n.id)
+        elif isinstance(n, ast.Attribute):
+            if not (isinstance(n.value, ast.Name) and n.value.id == "reference"):
+                out.add(n.attr)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(n.name)
+        elif strings and isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings:
+            out.update(_WORD.findall(n.value))
+    return out
+
+
+def _source_words(source: str) -> set[str]:
+    """:func:`_words` of a cell's source (every word of it if it does not parse)."""
+    try:
+        return _words(ast.parse(source), strings=False)
+    except SyntaxError:
+        return set(_WORD.findall(source))
 
 
 def _defined(source: str) -> set[str]:
@@ -166,12 +184,13 @@ def _defined(source: str) -> set[str]:
 def check_cells(master: nbformat.NotebookNode, checks: Path) -> dict[str, set[str]]:
     """``check function name -> answer cells`` whose code the check may run (over-approximated).
 
-    A check's text is its source (decorators included) and, transitively, the source of every
+    A check's words are the identifiers and string words of its code (decorators included; not
+    docstrings, comments, or attributes of ``reference``) and, transitively, those of every
     top-level definition of the ``checks`` folder (helpers, constants, fixtures, support modules)
-    whose name occurs in it as a word; a top-level statement that binds no name counts for every
-    check. The check may run an answer cell when the text mentions a name the cell defines (and
-    no locked cell does), and then every answer cell whose names that cell's source mentions, and
-    so on.
+    named among them; a top-level statement that binds no name counts for every check. The check
+    may run an answer cell when its words hold a name the cell defines (and no locked cell does),
+    and then every answer cell whose code (not docstrings or comments) names that cell's names,
+    and so on.
     """
     answer = {(c.metadata.get("nbgrader") or {}).get("grade_id"): c.source for c in master.cells
               if c.cell_type == "code" and (c.metadata.get("nbgrader") or {}).get("solution")}
@@ -189,17 +208,15 @@ def check_cells(master: nbformat.NotebookNode, checks: Path) -> dict[str, set[st
             x = todo.pop()
             if x not in seen:
                 seen.add(x)
-                todo.extend(cells_named(set(_WORD.findall(answer[x]))) - seen)
+                todo.extend(cells_named(_source_words(answer[x])) - seen)
         closure[g] = seen
 
     helpers: dict[str, set[str]] = {}     # top-level name -> words of its definitions
     always: set[str] = set()
     tests: dict[str, set[str]] = {}
     for f in sorted(checks.glob("*.py")):
-        src = f.read_text()
-        for node in ast.parse(src).body:
-            first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-            words = set(_WORD.findall("".join(src.splitlines(keepends=True)[first - 1:node.end_lineno])))
+        for node in ast.parse(f.read_text()).body:
+            words = _words(node, strings=True)
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_"):
                 tests[node.name] = tests.get(node.name, set()) | words
                 continue
@@ -222,49 +239,51 @@ def check_cells(master: nbformat.NotebookNode, checks: Path) -> dict[str, set[st
     return out
 
 
-def mistake_rounds(mistakes: list[tuple], cells_of_check: dict[str, set[str]]) -> list[list[tuple]]:
-    """The mistakes in combinations whose expected checks cannot run another member's cell.
+def case_rounds(mistakes: list[tuple], alternatives: list[tuple],
+                cells_of_check: dict[str, set[str]]) -> list[list[tuple[str, tuple]]]:
+    """Every case in combinations of ``(kind, case)``, one case per answer cell (library order).
 
-    ``cells_of_check`` is ``check_cells``'s map; an expected check it does not know may run
-    any cell (its mistake is then graded alone).
+    An alternative is a mistake expected to lose nothing. Two cases share a combination when
+    neither's expected checks can run the other's cell (``cells_of_check`` is ``check_cells``'s
+    map; an expected check it does not know may run any cell, so its mistake is graded alone).
+    Mistakes are placed first, then alternatives fill the combinations they fit.
     """
-    everything = {m[1] for m in mistakes}
+    everything = {c[1] for c in [*mistakes, *alternatives]}
 
-    def reach(m: tuple) -> set[str]:
-        return set().union(*(cells_of_check.get(_base(n), everything) for n in m[3]))
+    def reach(entry: tuple[str, tuple]) -> set[str]:
+        kind, case = entry
+        return set() if kind == "alternative" else set().union(
+            *(cells_of_check.get(_base(n), everything) for n in case[3]))
 
-    return combine(mistakes, lambda a, b: a[1] != b[1] and a[1] not in reach(b) and b[1] not in reach(a))
+    def compatible(a: tuple[str, tuple], b: tuple[str, tuple]) -> bool:
+        return a[1][1] != b[1][1] and a[1][1] not in reach(b) and b[1][1] not in reach(a)
+
+    return combine([("mistake", m) for m in mistakes] + [("alternative", x) for x in alternatives], compatible)
 
 
-def round_id(number: int, kind: str = "alternatives") -> str:
-    """The case id of the ``number``-th combination of ``kind`` (``"alternatives"`` or ``"mistakes"``)."""
-    return f"{kind}-{number + 1}"
+def round_id(number: int) -> str:
+    """The case id of the ``number``-th combination."""
+    return f"combination-{number + 1}"
 
 
-def build_rounds(master: nbformat.NotebookNode, rounds: list[list[tuple]] | None,
-                 kind: str = "alternatives") -> dict[str, nbformat.NotebookNode]:
-    """``round id -> submission``: the master with every case of a round in its cell.
-
-    ``rounds`` is a list of combinations (``alternative_rounds``, ``mistake_rounds``); a flat
-    list of alternatives is combined with ``alternative_rounds``.
-    """
-    rounds = rounds or []
-    if rounds and not isinstance(rounds[0], list):
-        rounds = alternative_rounds(rounds)
+def build_rounds(master: nbformat.NotebookNode,
+                 rounds: list[list[tuple[str, tuple]]]) -> dict[str, nbformat.NotebookNode]:
+    """``round id -> submission``: the master with every case of a combination in its cell."""
     cases = {}
     for i, rnd in enumerate(rounds):
         nb = copy.deepcopy(master)
-        for case in rnd:
+        for _, case in rnd:
             _set_cell(nb, case[1], case[2])
-        cases[round_id(i, kind)] = nb
+        cases[round_id(i)] = nb
     return cases
 
 
-def judge_round(kind: str, rnd: list[tuple], record: dict) -> list[str]:
-    """What is wrong with how a combination of ``kind`` cases scored (empty: each case as intended)."""
-    if kind == "alternative":
-        return judge("alternative", rnd[0], record)
-    expected = [n for case in rnd for n in case[3]]
+def judge_round(rnd: list[tuple[str, tuple]], record: dict) -> list[str]:
+    """What is wrong with how a combination scored (empty: every case in it as intended).
+
+    It must lose points on exactly the expected checks of its mistakes (its alternatives expect none).
+    """
+    expected = [n for kind, case in rnd if kind == "mistake" for n in case[3]]
     return judge("mistake", ("combination", None, None, expected), record)
 
 
@@ -331,22 +350,19 @@ class _GradedCases:
     def _short(assignment: str) -> str:
         return next(k for k, v in ASSIGNMENTS.items() if v == assignment)
 
-    def rounds(self, assignment: str) -> dict[str, list[list[tuple]]]:
-        """``{"mistakes": [...], "alternatives": [...]}``: the assignment's combinations."""
+    def rounds(self, assignment: str) -> list[list[tuple[str, tuple]]]:
+        """The assignment's combinations of ``(kind, case)`` (:func:`case_rounds`)."""
         if assignment not in self._rounds:
             short, master = self._short(assignment), self._master(assignment)
             cells = check_cells(master, REPO / "grader" / "checks" / assignment)
-            self._rounds[assignment] = {
-                "mistakes": mistake_rounds(_safe_library(short, "mistakes") or [], cells),
-                "alternatives": alternative_rounds(_safe_library(short, "alternatives") or [])}
+            self._rounds[assignment] = case_rounds(_safe_library(short, "mistakes") or [],
+                                                   _safe_library(short, "alternatives") or [], cells)
         return self._rounds[assignment]
 
     def __getitem__(self, assignment: str) -> dict[str, dict]:
         if assignment not in self._records:
             master = self._master(assignment)
-            cases = build_cases(master, None, None)
-            for kind, rounds in self.rounds(assignment).items():
-                cases.update(build_rounds(master, rounds, kind))
+            cases = {**build_cases(master, None, None), **build_rounds(master, self.rounds(assignment))}
             self._records[assignment] = grade_cases(assignment, cases,
                                                     self._factory.mktemp(f"validity-{self._short(assignment)}"))
         return self._records[assignment]
@@ -357,20 +373,21 @@ class _GradedCases:
         Judged in its combination; when the combination did not score as intended, every case of
         it is graded alone (one batch) and ``case`` is judged on its own record.
         """
-        rounds = self.rounds(assignment)[f"{kind}s"]
-        number, rnd = next((i, r) for i, r in enumerate(rounds) if any(c[0] == case[0] for c in r))
-        record = self[assignment][round_id(number, f"{kind}s")]
+        number, rnd = next((i, r) for i, r in enumerate(self.rounds(assignment)) if (kind, case) in r)
+        record = self[assignment][round_id(number)]
         if len(rnd) == 1:
             return judge(kind, case, record)
-        if not judge_round(kind, rnd, record):
+        if not judge_round(rnd, record):
             return []
         if (assignment, kind, case[0]) not in self._alone:
-            lib = {"mistakes": (rnd, None), "alternatives": (None, rnd)}[f"{kind}s"]
-            cases = {k: v for k, v in build_cases(self._master(assignment), *lib).items() if k.startswith(f"{kind}-")}
-            tmp = self._factory.mktemp(f"validity-{self._short(assignment)}-{round_id(number, f'{kind}s')}")
-            records = grade_cases(assignment, cases, tmp)
-            for other in rnd:
-                self._alone[(assignment, kind, other[0])] = records[f"{kind}-{other[0]}"]
+            mistakes = [c for k, c in rnd if k == "mistake"]
+            alternatives = [c for k, c in rnd if k == "alternative"]
+            cases = {k: v for k, v in build_cases(self._master(assignment), mistakes, alternatives).items()
+                     if k not in ("reference", "stub")}
+            records = grade_cases(assignment, cases,
+                                  self._factory.mktemp(f"validity-{self._short(assignment)}-{round_id(number)}"))
+            for k, other in rnd:
+                self._alone[(assignment, k, other[0])] = records[f"{k}-{other[0]}"]
         return judge(kind, case, self._alone[(assignment, kind, case[0])])
 
 
