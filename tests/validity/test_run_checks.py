@@ -170,7 +170,18 @@ def _a4_artifacts(folder: Path) -> None:
         model.save(folder / f"{name}.keras")
 
 
-def _run_in_sandbox(run, tmp_path: Path, names: dict[str, str]) -> tuple[dict[str, dict], list[dict]]:
+@pytest.fixture(scope="module")
+def numba_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """librosa's compiled kernels, shared by this module's check runs as a batch shares them.
+
+    Without it every check process compiles them again (20-30 s each); the code run here is the
+    reference and the checks, trusted, so it fills the cache in place as the self-check does.
+    """
+    return tmp_path_factory.mktemp("numba")
+
+
+def _run_in_sandbox(run, tmp_path: Path, names: dict[str, str],
+                    numba_cache: Path) -> tuple[dict[str, dict], list[dict]]:
     from grader.checking import collect_checks, run_checks
 
     checks = [c for c in collect_checks(run) if c["name"] in names]
@@ -178,7 +189,7 @@ def _run_in_sandbox(run, tmp_path: Path, names: dict[str, str]) -> tuple[dict[st
     log_path = tmp_path / "checks.log"
     with open(log_path, "w") as log:
         outcome = run_checks(run, checks, student_module=None, workdir=tmp_path / "work", tmp=tmp_path / "checks",
-                             log=log)
+                             log=log, numba_cache=numba_cache, share_numba_cache=True)
     assert set(outcome.results) >= {c["nodeid"] for c in checks}, log_path.read_text()[-3000:]
     return {r["name"]: r for r in outcome.results.values() if r["name"] in names}, checks
 
@@ -195,12 +206,12 @@ def _landlock_or_skip() -> None:
 
 
 @pytest.mark.parametrize("assignment", list(DOCUMENTED))
-def test_are_the_documented_thresholds_in_effect_in_the_sandbox(assignment, tmp_path, monkeypatch):
+def test_are_the_documented_thresholds_in_effect_in_the_sandbox(assignment, tmp_path, monkeypatch, numba_cache):
     _landlock_or_skip()
     names, make = SETUPS[assignment]
     run = _check_run(assignment, tmp_path, monkeypatch)
     make(tmp_path / "work" / "artifacts" / assignment.split("_")[0])
-    results, checks = _run_in_sandbox(run, tmp_path, names)
+    results, checks = _run_in_sandbox(run, tmp_path, names, numba_cache)
     for check in checks:      # the messages collected for checks.json name the documented threshold
         for which in names[check["name"]]:
             assert _shown(DOCUMENTED[assignment][which]) in check["message"], check["message"]
@@ -216,7 +227,7 @@ def test_are_the_documented_thresholds_in_effect_in_the_sandbox(assignment, tmp_
 
 
 @pytest.mark.parametrize("assignment", list(DOCUMENTED))
-def test_is_an_unreadable_reference_a_grader_error(assignment, tmp_path, monkeypatch):
+def test_is_an_unreadable_reference_a_grader_error(assignment, tmp_path, monkeypatch, numba_cache):
     _landlock_or_skip()
     names, make = SETUPS[assignment]
     patterns = "|".join(sorted({p for applied in names.values() for p in applied.values()}))
@@ -225,7 +236,7 @@ def test_is_an_unreadable_reference_a_grader_error(assignment, tmp_path, monkeyp
     assert reference in run.read          # the read list of grader/job.py lets the checks read the figures
     run.read = [p for p in run.read if p != reference]
     make(tmp_path / "work" / "artifacts" / assignment.split("_")[0])
-    results, checks = _run_in_sandbox(run, tmp_path, names)
+    results, checks = _run_in_sandbox(run, tmp_path, names, numba_cache)
     for name in names:
         r = results[name]
         assert r["outcome"] == "error" and r["check_error"], r
