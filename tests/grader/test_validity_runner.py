@@ -109,6 +109,8 @@ def test_may_mistakes_share_a_submission_only_when_their_checks_cannot_reach_eac
     # x1 (cell b) joins m1 and m3 (their checks run a and c); x2 (cell c) joins m2 (test_g runs a and b);
     # x3 (cell a) fits nowhere: a holds m1 or m4, m2's test_g runs a, m5's unknown check may run anything
     assert [[c[0] for _, c in r] for r in rounds] == [["m1", "m3", "x1"], ["m2", "x2"], ["m4"], ["m5"], ["x3"]]
+    seeding = ("m6", "d", "np.random.seed(1)\nLIMIT = 3", ["test_limit"])   # acts at import: may reach any check
+    assert [[c[0] for _, c in r] for r in runner.case_rounds([m1, seeding], [], cells)] == [["m1"], ["m6"]]
     nb = runner.build_rounds(master, rounds)
     assert list(nb) == [f"combination-{i}" for i in range(1, 6)]
     assert nbformat.validate(nb["combination-1"]) is None

@@ -239,14 +239,43 @@ def check_cells(master: nbformat.NotebookNode, checks: Path) -> dict[str, set[st
     return out
 
 
+def runs_code(source: str) -> bool:
+    """Whether a cell does more at top level than define functions, classes, imports and call-free constants.
+
+    Such a cell acts when the answers module is imported, before any check (seeding, patching a
+    library), so it may reach every check: its case is graded alone.
+
+    Examples
+    --------
+    >>> runs_code("import numpy as np\\nSCALE = 2\\ndef f(x):\\n    return np.sum(x)")
+    False
+    >>> runs_code("np.random.seed(0)\\ndef f(x):\\n    return x")
+    True
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return True
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and not any(isinstance(n, ast.Call) for n in ast.walk(node)):
+            continue
+        return True
+    return False
+
+
 def case_rounds(mistakes: list[tuple], alternatives: list[tuple],
                 cells_of_check: dict[str, set[str]]) -> list[list[tuple[str, tuple]]]:
     """Every case in combinations of ``(kind, case)``, one case per answer cell (library order).
 
     An alternative is a mistake expected to lose nothing. Two cases share a combination when
     neither's expected checks can run the other's cell (``cells_of_check`` is ``check_cells``'s
-    map; an expected check it does not know may run any cell, so its mistake is graded alone).
-    Mistakes are placed first, then alternatives fill the combinations they fit.
+    map; an expected check it does not know may run any cell, so its mistake is graded alone, as
+    is a case whose cell :func:`runs_code`). Mistakes are placed first, then alternatives fill
+    the combinations they fit.
     """
     everything = {c[1] for c in [*mistakes, *alternatives]}
 
@@ -256,7 +285,8 @@ def case_rounds(mistakes: list[tuple], alternatives: list[tuple],
             *(cells_of_check.get(_base(n), everything) for n in case[3]))
 
     def compatible(a: tuple[str, tuple], b: tuple[str, tuple]) -> bool:
-        return a[1][1] != b[1][1] and a[1][1] not in reach(b) and b[1][1] not in reach(a)
+        return (a[1][1] != b[1][1] and a[1][1] not in reach(b) and b[1][1] not in reach(a)
+                and not runs_code(a[1][2]) and not runs_code(b[1][2]))
 
     return combine([("mistake", m) for m in mistakes] + [("alternative", x) for x in alternatives], compatible)
 
