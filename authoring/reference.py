@@ -86,6 +86,25 @@ class MasterRun:
         workdir = Path(tempfile.mkdtemp(prefix=f"{short_name(self.assignment)}-seed{seed}-"))
         return workdir, execute_master(self.assignment, workdir, seed=seed)
 
+    def run_figures(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        """How the run went, for every assignment's figures alike.
+
+        Parameters
+        ----------
+        metrics : dict
+            The master's ``metrics.json`` (written by its save cell).
+
+        Returns
+        -------
+        dict
+            ``seconds`` (per part, required), ``cpu_seconds``, ``peak_memory_mib`` and
+            ``load_average_at_end`` (None where the notebook does not record them),
+            ``notebook_execution`` (``execution``, or None) and ``environment``.
+        """
+        return {"seconds": metrics["seconds"], "cpu_seconds": metrics.get("cpu_seconds"),
+                "peak_memory_mib": metrics.get("peak_memory_mib"), "load_average_at_end": metrics.get("load_average"),
+                "notebook_execution": self.execution or None, "environment": self.environment}
+
 
 def reference_module(assignment: str) -> ModuleType:
     """The master's answers module (``api`` cells + answer cells of ``solutions/<assignment>.ipynb``).

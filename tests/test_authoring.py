@@ -51,6 +51,10 @@ def test_does_record_measure_the_master_run_and_write_json(tmp_path, monkeypatch
     assert (master.module, master.executed, master.execution, seen["extra"]) == ("module", tmp_path, None, True)
     assert figures == {"assignment": "a9_demo", "notebook_execution": None, "environment": {"python": "3"}}
     assert json.loads(out.read_text()) == figures
+    # what every evaluate.py adds about the run itself, from the master's metrics.json
+    assert master.run_figures({"seconds": {"train": 1.5}, "load_average": [1.0, 0.5, 0.2], "peak_memory_mib": 900}) == {
+        "seconds": {"train": 1.5}, "cpu_seconds": None, "peak_memory_mib": 900, "load_average_at_end": [1.0, 0.5, 0.2],
+        "notebook_execution": None, "environment": {"python": "3"}}
 
 
 def test_are_bad_reference_options_refused_with_the_fix(tmp_path, capsys):

@@ -154,11 +154,7 @@ def reference_figures(master: Any, *, speakers: bool = True) -> dict[str, Any]:
         "assignment": ASSIGNMENT,
         "hidden_micro_f1": {k: round(v, 4) for k, v in hidden_scores(module, artifacts).items()},
         "validation_micro_f1": {k: round(v, 4) for k, v in metrics["validation_micro_f1"].items()},
-        "seconds": metrics["seconds"],
-        "cpu_seconds": metrics.get("cpu_seconds"),
-        "load_average_at_end": metrics.get("load_average"),
-        "notebook_execution": master.execution or None,
-        "environment": master.environment,
+        **master.run_figures(metrics),
     }
     if speakers:
         figures["speaker_heldout"] = speaker_heldout(module)

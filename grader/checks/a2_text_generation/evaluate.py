@@ -174,11 +174,7 @@ def reference_figures(master: Any, *, baseline: bool = True, spread_seeds: tuple
         "generated": metrics["generated"],
         "real_text_distinct": metrics["real_text_distinct"],
         "train": metrics["train"],
-        "seconds": metrics["seconds"],
-        "cpu_seconds": metrics.get("cpu_seconds"),
-        "load_average_at_end": metrics.get("load_average"),
-        "notebook_execution": master.execution or None,
-        "environment": master.environment,
+        **master.run_figures(metrics),
     }
     if baseline:
         figures["char_5gram_baseline"] = ngram_baseline(module)

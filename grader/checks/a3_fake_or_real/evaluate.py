@@ -187,12 +187,7 @@ def reference_figures(master: Any, *, spread_seeds: tuple[int, ...] = ()) -> dic
         "epochs": metrics["epochs"],
         "batch_size": metrics["batch_size"],
         "n": metrics["n"],
-        "seconds": metrics["seconds"],
-        "cpu_seconds": metrics.get("cpu_seconds"),
-        "peak_memory_mib": metrics.get("peak_memory_mib"),
-        "load_average_at_end": metrics.get("load_average"),
-        "notebook_execution": master.execution or None,
-        "environment": master.environment,
+        **master.run_figures(metrics),
     }
     if spread_seeds:
         figures["seed_spread"] = seed_spread(master, spread_seeds)

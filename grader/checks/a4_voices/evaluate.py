@@ -158,12 +158,7 @@ def reference_figures(master: Any, *, spread_seeds: tuple[int, ...] = (), baseli
         "curve_epochs": metrics["curve_epochs"],
         "batch_size": metrics["batch_size"],
         "n": metrics["n"],
-        "seconds": metrics["seconds"],
-        "cpu_seconds": metrics.get("cpu_seconds"),
-        "peak_memory_mib": metrics.get("peak_memory_mib"),
-        "load_average_at_end": metrics.get("load_average"),
-        "notebook_execution": master.execution or None,
-        "environment": master.environment,
+        **master.run_figures(metrics),
     }
     if baselines:
         figures["hidden_baselines"] = baseline_accuracy(master.module)
