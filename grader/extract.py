@@ -68,8 +68,8 @@ class AnswersSource:
                 "matched": self.matched, "expected": self.expected}
 
 
-def defined_names(source: str) -> set[str]:
-    """Top-level names a cell defines (functions, classes, assigned names, imports)."""
+def defined_names(source: str, *, imports: bool = False) -> set[str]:
+    """Top-level names a cell defines (functions, classes, assigned names; with ``imports``, imported names too)."""
     try:
         tree = ast.parse(_strip_magics(source)[0])
     except SyntaxError:
@@ -78,6 +78,8 @@ def defined_names(source: str) -> set[str]:
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
+        elif imports and isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:

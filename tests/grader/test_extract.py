@@ -77,6 +77,8 @@ def test_is_an_unknown_answer_cell_ignored(master):
 
 def test_are_magics_commented_out_only_when_needed():
     assert defined_names("%time\ndef f():\n    pass\nX = 1") == {"f", "X"}
+    assert defined_names("import numpy as np\nfrom a.b import c\nX = 1") == {"X"}
+    assert defined_names("import numpy as np\nimport os.path\nfrom a.b import c\nX = 1", imports=True) == {"np", "os", "c", "X"}
     m = corpus.master()
     sub = copy.deepcopy(m)
     sub.cells[2].source = "!pip install foo\n" + sub.cells[2].source

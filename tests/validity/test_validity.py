@@ -41,6 +41,7 @@ import nbformat
 import pytest
 
 from grader.batch import Options, grade_assignment
+from grader.extract import defined_names
 from authoring.cases import load_cases
 
 REPO = Path(__file__).resolve().parents[2]
@@ -163,24 +164,6 @@ def _source_words(source: str) -> set[str]:
         return set(_WORD.findall(source))
 
 
-def _defined(source: str) -> set[str]:
-    """The names a cell binds at top level (functions, classes, assignments, imports)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
-    return names
-
-
 def check_cells(master: nbformat.NotebookNode, checks: Path) -> dict[str, set[str]]:
     """``check function name -> answer cells`` whose code the check may run (over-approximated).
 
@@ -194,9 +177,9 @@ def check_cells(master: nbformat.NotebookNode, checks: Path) -> dict[str, set[st
     """
     answer = {(c.metadata.get("nbgrader") or {}).get("grade_id"): c.source for c in master.cells
               if c.cell_type == "code" and (c.metadata.get("nbgrader") or {}).get("solution")}
-    locked = set().union(*(_defined(c.source) for c in master.cells if c.cell_type == "code"
+    locked = set().union(*(defined_names(c.source, imports=True) for c in master.cells if c.cell_type == "code"
                            and not (c.metadata.get("nbgrader") or {}).get("solution")))
-    defines = {g: _defined(src) - locked for g, src in answer.items()}
+    defines = {g: defined_names(src, imports=True) - locked for g, src in answer.items()}
 
     def cells_named(words: set[str]) -> set[str]:
         return {g for g, names in defines.items() if names & words}
@@ -222,7 +205,7 @@ def check_cells(master: nbformat.NotebookNode, checks: Path) -> dict[str, set[st
                 continue
             if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
                 continue                                  # a docstring runs nothing
-            names = _defined(ast.unparse(node)) if not isinstance(node, (ast.If, ast.Try)) else set()
+            names = defined_names(ast.unparse(node), imports=True) if not isinstance(node, (ast.If, ast.Try)) else set()
             if not names:
                 always |= words
             for name in names:
