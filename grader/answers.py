@@ -50,6 +50,17 @@ class LoadedAnswers:
                 return s["grade_id"], lineno - s["start"] + 1
         return None
 
+    def frames_of(self, exc: BaseException) -> str:
+        """The traceback of ``exc`` trimmed to the student's answer cells ("" when none)."""
+        path, lines = str(self.path), []
+        for fs in traceback.extract_tb(exc.__traceback__):
+            where = self.cell_of_line(fs.lineno or 0) if fs.filename == path else None
+            if where is None:
+                continue
+            gid, line = where
+            lines.append(f"  answer cell '{gid}', line {line}, in {fs.name}\n    {(fs.line or '').strip()}")
+        return "Traceback (your code only):\n" + "\n".join(lines[-8:]) if lines else ""
+
 
 def write_answers(source: Any, path: str | os.PathLike) -> Path:
     """Write an :class:`grader.extract.AnswersSource` to ``path`` and its cell map beside it."""

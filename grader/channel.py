@@ -33,7 +33,7 @@ __all__ = ["MAX_BYTES", "OUTCOMES", "Channel"]
 MAX_BYTES = 8 << 20
 #: Outcomes the plugin reports.
 OUTCOMES = REPORTED_OUTCOMES
-EVENTS = ("collected", "import_cell", "imported", "start", "result", "collect_error", "finished")
+EVENTS = ("collected", "import_cell", "imported", "start", "result", "collect_error", "anomaly", "finished")
 _ANOMALY_LIMIT = 20  # different anomalies listed per channel (a repeated one is listed once, with a count)
 
 
@@ -78,6 +78,7 @@ class Channel:
         self._imported = False
         self._current: str | None = None
         self._finished = False
+        self._flagged: set[str] = set()
 
     # -- reading --------------------------------------------------------------------------
     def poll(self) -> list[dict]:
@@ -139,7 +140,11 @@ class Channel:
         if self._finished:  # ignored: the results before it stand
             self._anomaly(f"a {kind!r} event after the check session finished (written by an exit handler?)")
             return None
-        if kind == "imported":
+        if kind == "anomaly":  # the checks saw the student process break the protocol
+            self._anomaly(_text(ev.get("reason"), 500) or "an anomaly in the student process")
+            if ev.get("nodeid") in self.points:
+                self._flagged.add(ev["nodeid"])
+        elif kind == "imported":
             self._imported = True
         elif kind == "finished":
             self._finished = True
@@ -174,6 +179,9 @@ class Channel:
             self._taint(node)
             return None
         self._current = None
+        if node in self._flagged:
+            self._taint(node)
+            return None
         outcome = ev.get("outcome")
         if outcome not in OUTCOMES:
             self._anomaly(f"check {node}: unknown outcome {str(outcome)[:40]!r}")

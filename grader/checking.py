@@ -41,6 +41,8 @@ class CheckRun:
         The reference answers module (built once per batch).
     hidden_data : str or None
         ``KIT_DATA_DIR`` of the check process (the full data, hidden part included).
+    student_data : str or None
+        ``KIT_DATA_DIR`` of the student process (the student-only data).
     read : list of str
         Extra folders the check process may read (the kit's packages, the data).
     memory : int
@@ -62,6 +64,7 @@ class CheckRun:
     checks_dir: Path
     reference_module: Path
     hidden_data: str | None = None
+    student_data: str | None = None
     read: list[str] = dataclasses.field(default_factory=list)
     memory: int = int(Options.memory_gb * GIB)
     timeout: float = Options.all_checks_timeout
@@ -177,7 +180,8 @@ def _workspace(run: CheckRun, tmp: Path, student_module: Path | None, workdir: P
         env["GRADER_WORKDIR"] = str(workdir)
     ws = Workspace(home=home, ctl=ctl, ini=ini, read=[], write=write, env=env)
     ws.read = [*run.read, str(run.checks_dir), str(run.reference_module.parent), str(ws.done), str(ini)]
-    ws.read += [str(p) for p in (student_module.parent if student_module else None, workdir, run.hidden_data) if p]
+    ws.read += [str(p) for p in (student_module.parent if student_module else None, workdir, run.hidden_data,
+                                 run.student_data) if p]
     return ws
 
 

@@ -26,6 +26,13 @@ and tells the checks what to use through environment variables:
 ``GRADER_EXCLUDE_CELLS``
     JSON ``{grade_id: reason}`` of student answer cells not to import (the engine sets it after
     a cell ended the check process).
+``GRADER_STUDENT_PROCESS``
+    ``1`` (the engine's default): the student's answers are imported and run in a process of
+    their own (:mod:`grader.boundary`), never in the check process; ``0``: imported here (the
+    engine before the trust boundary; for comparisons). In the fallback, ``1`` serves the
+    reference from such a process, to develop checks against the boundary.
+``GRADER_STUDENT_DATA``
+    The student-only data folder (``KIT_DATA_DIR`` of the student process).
 ``GRADER_ENGINE``
     Set to 1 by the engine; plain ``pytest grader/checks/<assignment>`` (unset) is the fallback
     used to develop checks: the reference is the student and every check must pass.
@@ -37,7 +44,7 @@ import os
 import tempfile
 import zlib
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from grader.answers import LoadedAnswers, load_answers, write_answers
 from grader.limits import WALL_FACTOR
@@ -68,6 +75,10 @@ class CheckContext:
         self.wall_factor = float(env.get("GRADER_WALL_FACTOR") or WALL_FACTOR)
         self.solutions = Path(env.get("GRADER_SOLUTIONS") or REPO / "solutions")
         self.exclude: dict[str, str] = json.loads(env.get("GRADER_EXCLUDE_CELLS") or "{}")
+        self.split = env.get("GRADER_STUDENT_PROCESS", "1" if self.engine else "0") == "1"
+        self.student_data = env.get("GRADER_STUDENT_DATA")
+        self.threads = int(env.get("OMP_NUM_THREADS") or 1)
+        self.readable: list[str] = []  # more folders the student process may read (the checks' temporary files)
         self.on_student_cell: Callable[[str], None] | None = None
         self._loaded: dict[tuple[str, str], LoadedAnswers] = {}
         self._tmp: tempfile.TemporaryDirectory | None = None
@@ -97,13 +108,55 @@ class CheckContext:
         key = (assignment, "student")
         if key not in self._loaded:
             ref = self.reference(assignment)
-            if self.student_path:
+            if self.split:
+                self._loaded[key] = self._remote_student(assignment, self.student_path or str(ref.path))
+            elif self.student_path:
                 self._loaded[key] = load_answers(self.student_path, f"student_{assignment}",
                                                  cell_timeout=self.import_timeout, wall_factor=self.wall_factor,
                                                  exclude=self.exclude, on_cell=self.on_student_cell)
             else:
                 self._loaded[key] = ref
         return self._loaded[key]
+
+    def _remote_student(self, assignment: str, module: str) -> Any:
+        """The student's answers served by a :class:`grader.boundary.StudentProcess`."""
+        import shutil
+
+        from grader.boundary import RemoteAnswers, StudentProcess, student_read_paths
+        from grader.procs import child_env
+
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="grader-student-")
+        base = Path(self._tmp.name)
+        home, code = base / "student", base / "student-code"
+        code.mkdir(parents=True, exist_ok=True)
+        src = Path(module)
+        copy = code / f"student_{assignment}.py"  # the module alone: its folder may hold other files
+        shutil.copyfile(src, copy)
+        if src.with_suffix(".cells.json").is_file():
+            shutil.copyfile(src.with_suffix(".cells.json"), copy.with_suffix(".cells.json"))
+        read, list_dirs = student_read_paths(REPO)
+        read += [str(code), *self.readable, *(p for p in (self.student_data, self.workdir) if p)]
+        env = child_env({"HOME": str(home), "TMPDIR": str(home), "MPLCONFIGDIR": str(home / ".mpl"),
+                         "XDG_CACHE_HOME": str(home / ".cache"), "KERAS_HOME": str(home / ".keras"),
+                         "NUMBA_CACHE_DIR": str(home / ".cache" / "numba")},
+                        threads=self.threads, data=self.student_data)
+        warm = os.environ.get("NUMBA_CACHE_DIR")
+        if warm and Path(warm).is_dir():  # librosa's compiled kernels (made by trusted code)
+            shutil.copytree(warm, home / ".cache" / "numba", dirs_exist_ok=True, symlinks=False)
+        process = StudentProcess(copy, f"student_{assignment}", home=home, read=read, list_dirs=list_dirs,
+                                 exclude=self.exclude, import_timeout=self.import_timeout,
+                                 wall_factor=self.wall_factor, threads=self.threads, env=env,
+                                 on_cell=self.on_student_cell)
+        process.start()
+        return RemoteAnswers(process)
+
+    def student_process(self) -> Any:
+        """The :class:`grader.boundary.StudentProcess` serving the student's answers, or None."""
+        for (_, who), loaded in self._loaded.items():
+            if who == "student" and hasattr(loaded, "process"):
+                return loaded.process
+        return None
 
     def loaded(self) -> dict[tuple[str, str], LoadedAnswers]:
         return dict(self._loaded)
@@ -137,6 +190,9 @@ class CheckContext:
         return [self.seed, zlib.crc32(nodeid.encode())]
 
     def close(self) -> None:
+        sp = self.student_process()
+        if sp is not None:
+            sp.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None

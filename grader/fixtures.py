@@ -8,6 +8,7 @@ See ``grader/checks/conftest.py`` for what each fixture is.
 """
 from __future__ import annotations
 
+import contextlib
 import random
 import sys
 from pathlib import Path
@@ -37,7 +38,11 @@ def context(config: pytest.Config) -> CheckContext:
     CheckContext
     """
     if _KEY not in config.stash:
-        config.stash[_KEY] = CheckContext()
+        ctx = CheckContext()
+        factory = getattr(config, "_tmp_path_factory", None)  # pytest's tmp_path base: the checks' files
+        if factory is not None:
+            ctx.readable.append(str(factory.getbasetemp()))  # that they pass to student functions
+        config.stash[_KEY] = ctx
     return config.stash[_KEY]
 
 
@@ -111,5 +116,15 @@ def _seed_and_time_limit(request: pytest.FixtureRequest) -> Iterator[None]:
         sys.modules["keras"].utils.set_random_seed((seed[1] ^ seed[0]) % 2**31)
     spec = spec_of(request.node)
     limit = spec.timeout if spec is not None and spec.timeout else ctx.check_timeout
-    with time_limit(limit, lambda what: CheckTimeout(f"the check {what}"), wall_factor=ctx.wall_factor):
+    sp = ctx.student_process() if "student" in request.fixturenames else None
+    if sp is None:
+        with time_limit(limit, lambda what: CheckTimeout(f"the check {what}"), wall_factor=ctx.wall_factor):
+            yield
+        return
+    sp.request("seed", seed=seed[1] ^ seed[0])  # the student's code draws the same numbers as in-process
+    with time_limit(limit, lambda what: CheckTimeout(f"the check {what}"), wall_factor=ctx.wall_factor), \
+            sp.budget(limit):
         yield
+    if sp.alive:
+        with contextlib.suppress(Exception):
+            sp.request("reset")  # the check's handles are released

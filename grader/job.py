@@ -163,7 +163,8 @@ def check_run(opts: Options, threads: int, cpus: tuple[int, ...] | None = None) 
     hidden = str(opts.hidden_data) if opts.hidden_data else None
     read = [*kit_list_dirs(), str(REPO / "grader"), str(REPO / "reference"), *([hidden] if hidden else [])]
     return CheckRun(assignment=opts.assignment, checks_dir=opts.checks, reference_module=reference_module_path(gb),
-                    hidden_data=hidden, read=read, memory=opts.memory, timeout=opts.all_checks_timeout,
+                    hidden_data=hidden, student_data=str(opts.student_data) if opts.student_data else None,
+                    read=read, memory=opts.memory, timeout=opts.all_checks_timeout,
                     check_timeout=opts.check_timeout, wall_factor=opts.wall_factor, threads=threads,
                     cpus=cpus, seed=opts.seed)
 

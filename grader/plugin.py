@@ -10,11 +10,14 @@ the engine uses: the file is not reachable by path from the sandbox) as it goes 
     the student's answers module being imported cell by cell, then the cells that failed.
 ``{"event": "start", "nodeid": ...}`` / ``{"event": "result", ...}``
     each check; a result has ``outcome`` (passed, failed, error, not_implemented, missing,
-    timeout, not_run), ``score``, ``max_score``, ``output`` (student-facing: the check's message,
+    timeout, not_run, crashed: the student process ended while it ran), ``score``, ``max_score``, ``output`` (student-facing: the check's message,
     a detail from :class:`grader.api.CheckFailed`, or the student's exception with a traceback
     trimmed to their own answer cells, never the check's source), ``log`` (for the
     instructor's log only: the full traceback) and ``cpu_seconds`` (what the check used).
 
+``{"event": "anomaly", "nodeid": ..., "reason": ...}``
+    the student process broke the protocol (while that check ran; ``nodeid`` None: while the
+    answers were imported): the engine scores the check 0 and marks the row ``tampered``.
 ``{"event": "finished"}``
     the session is over; the engine rejects anything written after it.
 
@@ -35,6 +38,7 @@ import pytest
 
 from grader.answers import LoadedAnswers, MissingAnswer
 from grader.api import CheckFailed, CheckTimeout, spec_of
+from grader.boundary import ProtocolViolation, StudentCrashed
 
 OUTPUT_LIMIT = 3000
 _RESULT = pytest.StashKey[dict]()
@@ -131,6 +135,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     ctx.on_student_cell = lambda gid: rec.write({"event": "import_cell", "grade_id": gid})
     ref = ctx.reference(assignment)
     stu = ctx.student(assignment)
+    sp = ctx.student_process()
+    for reason in sp.anomalies if sp is not None else []:
+        rec.write({"event": "anomaly", "nodeid": None, "reason": reason[:500]})
     rec.write({"event": "imported",
                "student_errors": [e.__dict__ for e in stu.errors] if stu is not ref else [],
                "reference_errors": [e.__dict__ for e in ref.errors]})
@@ -142,10 +149,21 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Any) -> Iterator[None]:
     if rec is not None:
         rec.write({"event": "start", "nodeid": item.nodeid})
     item.stash[_RESULT] = {}
+    sp = _student_process(item.config)
+    seen = len(sp.anomalies) if sp is not None else 0
     cpu0 = time.process_time()
     yield
     item.stash[_RESULT]["cpu_seconds"] = round(time.process_time() - cpu0, 2)
+    if sp is not None and rec is not None:
+        for reason in sp.anomalies[seen:]:  # the engine scores this check 0 and marks the row tampered
+            rec.write({"event": "anomaly", "nodeid": item.nodeid, "reason": reason[:500]})
     _finish(item)
+
+
+def _student_process(config: pytest.Config) -> Any:
+    from grader import fixtures
+
+    return fixtures.context(config).student_process()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -193,6 +211,11 @@ def classify(item: pytest.Item, exc: BaseException, report: Any) -> dict[str, An
         return {"outcome": "timeout", "output": f"{message}\nTimed out: {exc}.{where}", "log": full}
     if isinstance(exc, CheckFailed):
         return {"outcome": "failed", "output": f"{message}\n{exc}", "log": full}
+    if isinstance(exc, ProtocolViolation):
+        return {"outcome": "failed", "output": f"{message}\nYour code broke the grader's protocol; the "
+                                                "instructor has been told.", "log": full}
+    if isinstance(exc, StudentCrashed):
+        return {"outcome": "crashed", "output": f"{message}\nYour code ended its process ({exc}).", "log": full}
     if isinstance(exc, MissingAnswer):
         return {"outcome": "missing", "output": f"{message}\n{exc}", "log": full}
     if frames:
@@ -219,8 +242,10 @@ def _instructor_traceback(exc: BaseException) -> str:
     """The full traceback without pytest's and pluggy's own frames (for the instructor's log)."""
     tb = traceback.extract_tb(exc.__traceback__)
     keep = [f for f in tb if "/_pytest/" not in f.filename and "/pluggy/" not in f.filename]
+    remote = getattr(exc, "student_log", "")
     return ("Traceback (most recent call last):\n" + "".join(traceback.format_list(keep))
-            + "".join(traceback.format_exception_only(type(exc), exc)))
+            + "".join(traceback.format_exception_only(type(exc), exc))
+            + (f"\nIn the student process:\n{remote}" if remote else ""))
 
 
 def _student_answers(item: pytest.Item) -> LoadedAnswers | None:
@@ -237,22 +262,14 @@ def _student_answers(item: pytest.Item) -> LoadedAnswers | None:
 
 
 def _student_frames(exc: BaseException, student: LoadedAnswers | None) -> str:
-    """The traceback of ``exc`` trimmed to the student's answer cells ("" when none)."""
-    if student is None:
-        return ""
-    path = str(student.path)
-    lines = []
-    for fs in traceback.extract_tb(exc.__traceback__):
-        if fs.filename != path:
-            continue
-        where = student.cell_of_line(fs.lineno or 0)
-        if where is None:
-            continue
-        gid, line = where
-        lines.append(f"  answer cell '{gid}', line {line}, in {fs.name}\n    {(fs.line or '').strip()}")
-    if not lines:
-        return ""
-    return "Traceback (your code only):\n" + "\n".join(lines[-8:])
+    """The traceback of ``exc`` trimmed to the student's answer cells ("" when none).
+
+    An exception that came from the student process carries those lines already.
+    """
+    remote = getattr(exc, "student_frames", None)
+    if isinstance(remote, str):
+        return remote
+    return student.frames_of(exc) if student is not None else ""
 
 
 def _short(exc: BaseException, limit: int = 400) -> str:

@@ -63,8 +63,9 @@ class Outcome(str, enum.Enum):
         return self.value
 
 
-#: The outcomes a check process may report; ``crashed`` and ``tampered`` are decided by the engine.
-REPORTED_OUTCOMES = tuple(o.value for o in Outcome if o not in (Outcome.CRASHED, Outcome.TAMPERED))
+#: The outcomes a check process may report (``crashed``: the student process ended while a check ran);
+#: ``tampered`` is decided by the engine.
+REPORTED_OUTCOMES = tuple(o.value for o in Outcome if o is not Outcome.TAMPERED)
 
 
 @dataclasses.dataclass
@@ -161,6 +162,10 @@ class Record:
         if shown:
             reasons.append("errors in " + ", ".join(shown) + (" …" if len(failed) > 5 else ""))
         reasons += self.crashes
+        crashed = [c.name for c in self.checks if c.outcome is Outcome.CRASHED
+                   and not any(r.startswith(f"{c.name}:") for r in self.crashes)]
+        if crashed:
+            reasons.append(f"crashed: {', '.join(crashed[:5])} (the student's code ended its process)")
         todo = [c.name for c in self.checks if c.outcome is Outcome.NOT_IMPLEMENTED]
         if todo:
             reasons.append(f"not implemented: {len(todo)} check(s)")

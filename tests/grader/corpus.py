@@ -21,11 +21,17 @@ CHECKS = FIXTURE / "checks"
 STUDENT_DATA = FIXTURE / "data" / "student"
 HIDDEN_DATA = FIXTURE / "data" / "hidden"
 SECRET = "HIDDEN-SECRET-5f2c"
+CHECK_MARKER = "ZEBRA-CHECK-SOURCE-91"  # in the tiny course's check source
 ASSIGNMENT = "t1_tiny"
 
 
 def master() -> nbformat.NotebookNode:
     return nbformat.read(SOLUTIONS / f"{ASSIGNMENT}.ipynb", as_version=4)
+
+
+def reference_source(grade_id: str) -> str:
+    """The master's source of one answer cell (solution included)."""
+    return master().cells[_index(master(), grade_id)].source
 
 
 def _index(nb: nbformat.NotebookNode, grade_id: str) -> int:
@@ -110,7 +116,10 @@ def build_all(outside: Path) -> dict[str, bytes | tuple[bytes, str]]:
         "read_environ": _dump(_insert_before(c(), "train", READ_ENVIRON + "print(_found)\n"
                                              "Path('artifacts').mkdir(exist_ok=True)\n"
                                              "Path('artifacts/environ.txt').write_text(repr(_found))")),
-        "read_environ_in_checks": _dump(_append(c(), "square", "import os\nif os.environ.get('GRADER_ENGINE'):\n    "
+        "patch_plugin": _dump(_append(student_notebook(c()), "square", PATCH_PLUGIN)),
+        "copy_reference": _dump(_set(student_notebook(c()), "square", COPY_REFERENCE)),
+        "leak_into_feedback": _dump(_set(student_notebook(c()), "square", LEAK_INTO_FEEDBACK)),
+        "read_environ_in_checks": _dump(_append(c(), "square", "import os, sys\nif any('studentproc' in a for a in sys.argv):\n    "
                                                 + READ_ENVIRON.replace("\n", "\n    ").rstrip()
                                                 + "\n    raise RuntimeError(repr(_found))")),
     }
@@ -119,33 +128,68 @@ def build_all(outside: Path) -> dict[str, bytes | tuple[bytes, str]]:
 
 BURN = "import time\n_t0 = time.process_time()\nwhile time.process_time() - _t0 < {seconds}:\n    pass\n"
 
-# -- tampering payloads (run at import of the answers module in the check process) ----------------
-_ITEMS = ("import gc, json, os\n"
-          "items = [o for o in gc.get_objects() if type(o).__name__ == 'Function' and hasattr(o, 'nodeid')]\n")
-FORGE_RESULTS = ("\nimport os\nif os.environ.get('GRADER_RESULTS_FD'):\n"
-                 "    " + _ITEMS.replace("\n", "\n    ").rstrip() + "\n"
-                 "    out = os.fdopen(int(os.environ['GRADER_RESULTS_FD']), 'a')\n"
-                 "    for it in items:\n"
-                 "        out.write(json.dumps({'event': 'start', 'nodeid': it.nodeid}) + '\\n')\n"
-                 "        out.write(json.dumps({'event': 'result', 'nodeid': it.nodeid, 'outcome': 'passed',\n"
-                 "                              'score': 50000, 'max_score': 1, 'output': ''}) + '\\n')\n"
-                 "    out.flush()\n"
-                 "    os._exit(0)\n")
-FORGE_ATEXIT = ("\nimport atexit, os, json\n"
-                "_fd = os.dup(int(os.environ['GRADER_RESULTS_FD'])) if os.environ.get('GRADER_RESULTS_FD') else None\n"
-                "def _forge():\n"
-                "    if _fd is not None:\n"
-                "        " + _ITEMS.replace("\n", "\n        ").rstrip() + "\n"
-                "        with os.fdopen(_fd, 'a') as out:\n"
-                "            for it in items:\n"
-                "                out.write(json.dumps({'event': 'result', 'nodeid': it.nodeid, 'outcome': 'passed',\n"
-                "                                      'score': 50000}) + '\\n')\n"
-                "atexit.register(_forge)\n")
-FLOOD_CHANNEL = ("\nimport os\n"
+# -- tampering payloads (run in the student process: at import of the answers, or when a check calls them) ---------
+# The student process has no result channel: the checks talk to it over two pipes (grader.wire). Its own end of
+# those is what it can reach; the spec file it was started with names them.
+_PIPE = ("import json, os, sys\n"
+         "_spec = json.load(open(sys.argv[-1])) if sys.argv[-1].endswith('.json') else {}\n"
+         "_out = _spec.get('fd_out')\n")
+# the old attack on the result channel (no such variable any more), then a forged message on the reply pipe
+FORGE_RESULTS = ("\n" + _PIPE +
                  "if os.environ.get('GRADER_RESULTS_FD'):\n"
+                 "    os.write(int(os.environ['GRADER_RESULTS_FD']), b'{\"event\": \"result\", \"score\": 50000}\\n')\n"
+                 "if _out is not None:\n"
+                 "    _h = json.dumps({'event': 'imported', 'errors': [], 'score': 50000}).encode()\n"
+                 "    os.write(_out, (8 + len(_h) + 1).to_bytes(8, 'big') + len(_h).to_bytes(8, 'big') + _h + b'!')\n")
+# an exit handler that would write after the last answer (the student process never runs them)
+FORGE_ATEXIT = ("\nimport atexit\n" + _PIPE +
+                "def _forge():\n"
+                "    if _out is not None:\n"
+                "        os.write(_out, b'x' * 64)\n"
+                "atexit.register(_forge)\n")
+# 12 MiB of junk on the reply pipe while the checks wait for the import report
+FLOOD_CHANNEL = ("\n" + _PIPE +
+                 "if _out is not None:\n"
                  "    _junk = ('x' * 1023 + '\\n').encode()\n"
                  "    for _ in range(12 * 1024):\n"
-                 "        os.write(int(os.environ['GRADER_RESULTS_FD']), _junk)\n")
+                 "        os.write(_out, _junk)\n")
+# patch the engine's plugin and pytest in its own process: the checks run elsewhere
+PATCH_PLUGIN = ("\nimport grader.plugin, grader.channel\n"
+                "grader.plugin.classify = lambda *a, **k: {'outcome': 'passed', 'output': '', 'log': ''}\n"
+                "grader.channel.Channel._result = lambda self, ev: ev\n"
+                "import _pytest.runner\n"
+                "_pytest.runner.call_and_report = lambda *a, **k: None\n")
+# square copies the reference: from the modules imported beside it, from the checks' frames on the call stack,
+# or from the reference answers module's file anywhere it can read
+COPY_REFERENCE = ("def square(x):\n"
+                  "    import glob, inspect, sys\n"
+                  "    for name, mod in list(sys.modules.items()):\n"
+                  "        if name.startswith('reference_') and hasattr(mod, 'square'):\n"
+                  "            return mod.square(x)\n"
+                  "    for frame in inspect.stack():\n"
+                  "        ref = frame.frame.f_locals.get('reference')\n"
+                  "        if ref is not None and hasattr(ref, 'square'):\n"
+                  "            return ref.square(x)\n"
+                  "    for path in glob.glob('/tmp/**/reference_t1_tiny.py', recursive=True):\n"
+                  "        ns = {}\n"
+                  "        exec(open(path).read(), ns)\n"
+                  "        return ns['square'](x)\n"
+                  "    raise NotImplementedError\n")
+# square raises with whatever hidden text it can find, so that it lands in its own feedback
+LEAK_INTO_FEEDBACK = ("def square(x):\n"
+                      "    import glob, os, pathlib\n"
+                      "    import grader\n"
+                      "    repo = pathlib.Path(grader.__file__).resolve().parents[1]\n"
+                      "    found = []\n"
+                      "    for pattern in (str(repo / 'tests/fixtures/course/**/*.*'), str(repo / 'grader/checks/**/*.py'),\n"
+                      "                    '/tmp/**/reference_*.py', '/tmp/**/secret.txt'):\n"
+                      "        for path in glob.glob(pattern, recursive=True):\n"
+                      "            try:\n"
+                      "                found.append(open(path).read()[:300])\n"
+                      "            except OSError as e:\n"
+                      "                found.append(type(e).__name__)\n"
+                      "    found += [f'{k}={v}' for k, v in os.environ.items()]\n"
+                      "    raise RuntimeError(' | '.join(found))\n")
 DETACHED_MARK = "DETACHED-SLEEPER-7a1"
 DETACHED = ("import subprocess, sys\n"
             "subprocess.run([sys.executable, '-c', 'import os, sys, time\\nif os.fork(): os._exit(0)\\n"

@@ -38,10 +38,10 @@ EXPECTED = {
     "write_outside": ("problems", ["errors in cell 6 PermissionError"], FULL),
     "read_hidden": ("problems", ["errors in cell 6 PermissionError"], FULL),
     "network": ("problems", ["errors in cell 6 OSError"], FULL),
-    "exit_on_import": ("kernel_died", ["importing this cell ended the grading process (exit status 3)",
+    "exit_on_import": ("kernel_died", ["importing this cell ended the student process (exit status 3)",
                                        "the kernel died in cell 3 (exit status 3)"], [0, 0, 2, 1, 0, 0]),
-    "segfault_in_answer": ("kernel_died", ["test_square_values: the check process ended (killed by SIGSEGV"],
-                           [0, 0, 2, 1, 0, 0]),
+    "segfault_in_answer": ("kernel_died", ["crashed: test_square_values, test_square_dtype (the student's code "
+                                           "ended its process)"], [0, 0, 2, 1, 0, 0]),
     "slow_answer": ("problems", ["errors in cell 5 (check_basics) CellTimeoutError"], [2, 1, 0, 0, 2, 1]),
     "renamed_file": ("problems", ["the notebook is named my_copy.ipynb"], FULL),
     "magics": ("problems", ["IPython magics"], FULL),
@@ -49,10 +49,14 @@ EXPECTED = {
     "absent": ("no_submission", ["no folder t1_tiny/"], [0] * 6),
     "heavy_cell": ("ok", [], FULL),  # 3 of the 5 CPU-seconds a cell may use
     "heavy_answer": ("ok", [], FULL),  # 1.2 of the 3 CPU-seconds a check may use, per call
-    # tampering: forged checks score 0, honest ones what they earn; the row says what was seen
-    "forge_results": ("tampered", ["tampering: ", "started before the answers were imported"], [0] * 6),
-    "forge_atexit": ("tampered", ["tampering: ", "after the check session finished"], [0, 0, 0, 0, 0, 1]),
-    "flood_channel": ("tampered", ["bytes on the result channel", "flooded"], [0, 0, 2, 1, 2, 1]),
+    # tampering, from the student process: what reaches the checks is a broken protocol (the row says so, the check
+    # or the answer cell it happened in scores 0); what cannot reach them changes nothing (honest scores)
+    "forge_results": ("tampered", ["tampering: ", "broke the protocol while importing"], [0, 0, 0, 0, 0, 1]),
+    "forge_atexit": ("problems", ["not implemented: 4 check(s)"], [0, 0, 0, 0, 0, 1]),
+    "flood_channel": ("tampered", ["tampering: ", "bytes (at most"], [0, 0, 2, 1, 2, 1]),
+    "patch_plugin": ("problems", ["not implemented: 4 check(s)"], [0, 0, 0, 0, 0, 1]),
+    "copy_reference": ("problems", ["not implemented: 4 check(s)"], [0, 0, 0, 0, 0, 1]),
+    "leak_into_feedback": ("problems", ["not implemented: 2 check(s)"], [0, 0, 0, 0, 0, 1]),
     "detached": ("tampered", ["processes detached from the notebook were left behind and killed"], FULL),
     "shared_memory": ("ok", [], FULL),
     "linked_notebook": ("unreadable", ["the notebook is a symbolic link"], [0] * 6),
@@ -134,13 +138,31 @@ def test_is_shared_memory_private_to_each_sandbox(graded):
 
 def test_are_forged_scores_never_counted(graded):
     out, _ = graded
-    for student in ("forge_results", "forge_atexit"):
+    for student in ("forge_results", "forge_atexit", "flood_channel", "patch_plugin", "copy_reference"):
         rec = record(out, student)
         assert rec["score"] <= rec["max_score"] and rec["score"] == sum(c["score"] for c in rec["checks"])
         assert all(0 <= c["score"] <= c["max_score"] for c in rec["checks"])
-    forged = record(out, "forge_results")
-    assert {c["outcome"] for c in forged["checks"]} == {"tampered"}
-    assert "tampered with" in forged["checks"][0]["output"]
+    forged = record(out, "forge_results")     # the forged import report: the cell is left out, its checks missing
+    square = [c for c in forged["checks"] if c["name"].startswith("test_square")]
+    assert {c["outcome"] for c in square} == {"missing"}, square
+    assert "ended the student process" not in forged["reason"] and "broke the protocol" in forged["reason"]
+    copied = record(out, "copy_reference")    # nothing of the reference reachable: square stays a stub
+    assert {c["outcome"] for c in copied["checks"] if c["name"].startswith("test_square")} == {"not_implemented"}
+
+
+def test_does_nothing_hidden_reach_the_feedback(graded):
+    """A student function that raises with everything it can read finds none of the checks' secrets."""
+    out, _ = graded
+    rec = record(out, "leak_into_feedback")
+    square = next(c for c in rec["checks"] if c["name"] == "test_square_values")
+    assert square["outcome"] == "error" and "RuntimeError" in square["output"], square
+    reference_line = next(line.strip() for line in corpus.reference_source("square").splitlines()
+                          if line.strip().startswith("return"))
+    for path in out.rglob("*"):
+        if path.is_file() and "leak_into_feedback" in path.name:
+            text = path.read_text(errors="replace")
+            assert corpus.SECRET not in text and corpus.CHECK_MARKER not in text, path
+            assert reference_line not in text, (path, reference_line)
 
 
 def test_is_huge_output_truncated(graded):

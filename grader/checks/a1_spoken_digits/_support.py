@@ -4,8 +4,7 @@ Nothing here reads the hidden clips; the run checks do that through :mod:`.evalu
 """
 from __future__ import annotations
 
-import contextlib
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -42,12 +41,3 @@ def peak_frequency(signal: np.ndarray, *, sr: int = SR) -> float:
     a, b, c = np.log(spectrum[k - 1: k + 2] + 1e-12)
     shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) else 0.0
     return (k + shift) * sr / n
-
-
-@contextlib.contextmanager
-def joblib_threads() -> Iterator[None]:
-    """Run joblib in threads: answers modules cannot be pickled into worker processes."""
-    import joblib
-
-    with joblib.parallel_config(backend="threading"):
-        yield

@@ -30,6 +30,7 @@ import numpy as np
 
 from grader.api import load_saved_model
 from grader.assignments import REFERENCE
+from grader.boundary import staged
 
 __all__ = ["ASSIGNMENT", "MODEL_KINDS", "REFERENCE_JSON", "REFERENCE_OPTIONS", "hidden_scores", "load_model",
            "reference_arguments", "reference_figures", "reference_options", "speaker_heldout"]
@@ -43,8 +44,16 @@ MODEL_KINDS = {"raw_lstm": "raw", "raw_lstm_aug": "raw", "spectrogram_lstm": "sp
                "spectrogram_lstm_aug": "spectrogram", "cnn": "cnn"}
 
 
-def load_model(artifacts_dir: str | os.PathLike, name: str) -> Any:
-    """Load ``artifacts_dir/<name>.keras`` for inference (see :func:`grader.api.load_saved_model`)."""
+def load_model(artifacts_dir: str | os.PathLike, name: str, student: Any = None) -> Any:
+    """Load ``artifacts_dir/<name>.keras`` for inference (see :func:`grader.api.load_saved_model`).
+
+    With ``student`` (the ``student`` fixture) it is loaded where the student's code runs
+    (:func:`grader.boundary.load_student_model`): their own layer classes, never in the checks.
+    """
+    if student is not None:
+        from grader.boundary import load_student_model
+
+        return load_student_model(student, artifacts_dir, name, MODEL_KINDS)
     return load_saved_model(artifacts_dir, name, MODEL_KINDS)
 
 
@@ -77,8 +86,8 @@ def hidden_scores(module: ModuleType, artifacts_dir: str | os.PathLike,
     hidden = sd.load_spoken_digits("hidden")
     scores = {}
     for name in (list(MODEL_KINDS) if names is None else list(names)):
-        model = load_model(artifacts_dir, name)
-        predicted = np.asarray(module.predict_digits(model, MODEL_KINDS[name], hidden.paths)).reshape(-1)
+        model = load_model(artifacts_dir, name, module)
+        predicted = np.asarray(module.predict_digits(model, MODEL_KINDS[name], staged(module, hidden.paths))).reshape(-1)
         if predicted.shape != hidden.digits.shape:
             raise ValueError(f"predict_digits returned {predicted.shape[0]} predictions for "
                              f"{len(hidden.paths)} paths; expected one digit per path")

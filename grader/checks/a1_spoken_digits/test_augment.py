@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from grader import onstudent
 from grader.api import CheckFailed, check
+from grader.boundary import class_name, on_student
 from grader.checks.a1_spoken_digits import _support as s
 
 RATES = (0.7, 1.0, 1.3)
@@ -30,7 +32,7 @@ def _compiled_librosa_effects():
 def _versions(student, signal):
     out = student.augment_clip(signal, sr=s.SR)
     if not isinstance(out, (list, tuple)):
-        raise CheckFailed(f"augment_clip returned {type(out).__name__}; expected a list of 9 arrays")
+        raise CheckFailed(f"augment_clip returned {class_name(out)}; expected a list of 9 arrays")
     return [np.asarray(v) for v in out]
 
 
@@ -96,8 +98,8 @@ def test_augment_dataset_labels_in_step(student, rng):
     lengths = rng.integers(1500, 3500, 4)
     signals = s.random_signals(rng, lengths)
     labels = rng.permutation(10)[:4]
-    with s.joblib_threads():
-        augmented, augmented_labels = student.augment_dataset(signals, labels, sr=s.SR)
+    augmented, augmented_labels = on_student(student, onstudent.call_with_joblib_threads, student.augment_dataset,
+                                             signals, labels, sr=s.SR)
     # compared with the student's own augment_clip: what the versions are is the augment_clip checks' property
     per_clip = [_versions(student, signal) for signal in signals]
     expected = [v for versions in per_clip for v in versions]
@@ -110,8 +112,8 @@ def test_augment_dataset_labels_in_step(student, rng):
     for got, want in zip(augmented, expected):
         if np.shape(got) != np.shape(want) or not np.allclose(np.asarray(got), want, atol=1e-6):
             raise CheckFailed("the signals are not augment_clip's versions of each clip, clip by clip")
-    with s.joblib_threads():
-        one, one_labels = student.augment_dataset(signals[:1], labels[:1], sr=s.SR)    # a class of one clip
+    one, one_labels = on_student(student, onstudent.call_with_joblib_threads, student.augment_dataset,
+                                 signals[:1], labels[:1], sr=s.SR)    # a class of one clip
     if len(one) != len(per_clip[0]) or not np.array_equal(np.asarray(one_labels), np.repeat(labels[:1], len(one))):
         raise CheckFailed(f"for a single clip expected its {len(per_clip[0])} versions and its label "
                           f"{len(per_clip[0])} times, got {len(one)} signals and {np.size(one_labels)} labels")

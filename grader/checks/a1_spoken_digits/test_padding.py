@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from grader.api import CheckFailed, check
-from grader.probes import require_value_error
+from grader.boundary import class_name
 from grader.checks.a1_spoken_digits import _support as s
+from grader.probes import require_value_error
 
 
 def _pad(student, signals, max_len):
@@ -21,7 +22,7 @@ def test_load_audio_native_rate_mono_float32(student, rng, tmp_path):
     paths = s.write_wavs(tmp_path, signals, sr=s.SR)
     loaded = student.load_audio(paths)
     if not isinstance(loaded, list) or len(loaded) != 3:
-        raise CheckFailed(f"got {type(loaded).__name__} of length {len(loaded) if hasattr(loaded, '__len__') else '?'}")
+        raise CheckFailed(f"got {class_name(loaded)} of length {len(loaded) if hasattr(loaded, '__len__') else '?'}")
     for y, expected in zip(loaded, signals):
         y = np.asarray(y)
         if y.dtype != np.float32 or y.ndim != 1:

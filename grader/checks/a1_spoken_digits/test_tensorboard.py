@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from grader import onstudent
 from grader.api import CheckFailed, check
+from grader.boundary import StudentFolder, on_student
 from grader.checks.a1_spoken_digits import _support as s
 from kit import tblogs
 
@@ -41,13 +43,15 @@ def test_gradient_histograms_every_variable(student, rng, tmp_path):
     import keras
 
     model = _two_input_model(keras)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     x, y = _data(rng)
-    model.fit(x, y, epochs=3, batch_size=8, verbose=0,
-              callbacks=[student.GradientHistograms(tmp_path / "grads", [a[:8] for a in x], y[:8])])
-    if not (tmp_path / "grads").is_dir() or not tblogs.event_files(tmp_path / "grads"):
+    logs = StudentFolder(student, tmp_path, "grads")
+    on_student(student, onstudent.compile_and_fit, model, dict(optimizer="adam", loss="sparse_categorical_crossentropy"),
+               x, y, epochs=3, batch_size=8, verbose=0,
+               callbacks=[student.GradientHistograms(logs.path, [a[:8] for a in x], y[:8])])
+    grads = logs.collect()
+    if not grads.is_dir() or not tblogs.event_files(grads):
         raise CheckFailed("no TensorBoard event file was written under log_dir")
-    hists = _histograms(tmp_path / "grads")
+    hists = _histograms(grads)
     missing = [v.path for v in model.trainable_variables if _tag_of(hists, v) is None]
     if missing:
         raise CheckFailed(f"no histogram for {len(missing)} of {len(model.trainable_variables)} trainable "
@@ -62,11 +66,11 @@ def test_gradient_histograms_every(student, rng, tmp_path):
     import keras
 
     model = _two_input_model(keras)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     x, y = _data(rng)
-    model.fit(x, y, epochs=5, batch_size=8, verbose=0,
-              callbacks=[student.GradientHistograms(tmp_path, x, y, every=2)])
-    hists = _histograms(tmp_path)
+    logs = StudentFolder(student, tmp_path, "grads")
+    on_student(student, onstudent.compile_and_fit, model, dict(optimizer="adam", loss="sparse_categorical_crossentropy"),
+               x, y, epochs=5, batch_size=8, verbose=0, callbacks=[student.GradientHistograms(logs.path, x, y, every=2)])
+    hists = _histograms(logs.collect())
     tag = _tag_of(hists, model.trainable_variables[0])
     assert tag is not None and hists[tag].steps.tolist() == [0, 2, 4]
 
@@ -79,16 +83,17 @@ def test_gradient_histograms_are_gradients(student, rng, tmp_path):
     import tensorflow as tf
 
     model = _two_input_model(keras)
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="sparse_categorical_crossentropy")
     x, y = _data(rng)
     probe_x, probe_y = [a[:10] for a in x], y[:10]
-    model.fit(x, y, epochs=1, batch_size=8, verbose=0,
-              callbacks=[student.GradientHistograms(tmp_path, probe_x, probe_y)])
+    logs = StudentFolder(student, tmp_path, "grads")
+    on_student(student, onstudent.compile_and_fit, model,
+               dict(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="sparse_categorical_crossentropy"),
+               x, y, epochs=1, batch_size=8, verbose=0, callbacks=[student.GradientHistograms(logs.path, probe_x, probe_y)])
     with tf.GradientTape() as tape:     # the weights did not move (learning rate 0)
         loss = keras.losses.sparse_categorical_crossentropy(probe_y, model(probe_x, training=True))
         loss = tf.reduce_mean(loss)
     grads = tape.gradient(loss, model.trainable_variables)
-    hists = _histograms(tmp_path)
+    hists = _histograms(logs.collect())
     for v, g in zip(model.trainable_variables, grads):
         tag = _tag_of(hists, v)
         if tag is None:

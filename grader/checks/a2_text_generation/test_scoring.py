@@ -6,8 +6,8 @@ import math
 import numpy as np
 
 from grader.api import CheckFailed, check
-from grader.probes import require_value_error
 from grader.checks.a2_text_generation import _support as s
+from grader.probes import require_value_error
 
 
 def _close(got, want, what: str, rtol: float = 1e-4) -> None:

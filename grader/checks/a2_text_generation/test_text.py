@@ -6,8 +6,9 @@ from collections import Counter
 import numpy as np
 
 from grader.api import CheckFailed, check
-from grader.probes import require_value_error
+from grader.boundary import class_name
 from grader.checks.a2_text_generation import _support as s
+from grader.probes import require_value_error
 
 _MARKUP = ["<b>", "</b>", "<p>", "</A>", '<A HREF="http://www.investor.reuters.com/FullQuote.aspx?ticker=MSFT.O">',
            "<TXN.N>", "<BRCM.O>", "<br />", '<font size=-1 color=#6f6f6f>', "</FONT>"]
@@ -27,7 +28,7 @@ def _compare_normalisation(student, reference, texts: list[str]) -> None:
     for text in texts:
         got, want = student.normalize_text(text), reference.normalize_text(text)
         if not isinstance(got, str):
-            raise CheckFailed(f"normalize_text returned {type(got).__name__}, not str")
+            raise CheckFailed(f"normalize_text returned {class_name(got)}, not str")
         if got != want:
             raise CheckFailed(f"for {text!r} expected {want!r}, got {got!r}")
 
@@ -97,7 +98,7 @@ def test_char_vocab_sorted_and_complete(student, rng):
     texts = ["".join(rng.choice(list("abcdefgh ,.'$0123"), rng.integers(0, 40))) for _ in range(30)]
     vocab = student.build_char_vocab(texts)
     if not isinstance(vocab, list):
-        raise CheckFailed(f"expected a list, got {type(vocab).__name__}")
+        raise CheckFailed(f"expected a list, got {class_name(vocab)}")
     if vocab != sorted(set("".join(texts)) | {s.BOUNDARY}):
         raise CheckFailed(f"got {vocab!r}")
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from grader.api import load_saved_model
 from grader.assignments import REFERENCE
+from grader.boundary import class_name, staged
 
 __all__ = ["ASSIGNMENT", "GROUPS", "MODEL_KINDS", "REFERENCE_JSON", "REFERENCE_OPTIONS", "hidden_scores",
            "load_model", "load_normaliser", "reference_figures", "score_groups", "seed_spread"]
@@ -41,8 +42,16 @@ GROUPS = ("seen", "unseen")
 THRESHOLD = 0.5  # the decision threshold of the hidden F1 (the notebook's default)
 
 
-def load_model(artifacts_dir: str | os.PathLike, name: str) -> Any:
-    """Load ``artifacts_dir/<name>.keras`` for inference (see :func:`grader.api.load_saved_model`)."""
+def load_model(artifacts_dir: str | os.PathLike, name: str, student: Any = None) -> Any:
+    """Load ``artifacts_dir/<name>.keras`` for inference (see :func:`grader.api.load_saved_model`).
+
+    With ``student`` (the ``student`` fixture) it is loaded where the student's code runs
+    (:func:`grader.boundary.load_student_model`): their own layer classes, never in the checks.
+    """
+    if student is not None:
+        from grader.boundary import load_student_model
+
+        return load_student_model(student, artifacts_dir, name, MODEL_KINDS)
     return load_saved_model(artifacts_dir, name, MODEL_KINDS)
 
 
@@ -63,7 +72,7 @@ def load_normaliser(artifacts_dir: str | os.PathLike) -> tuple[np.ndarray, np.nd
         with np.load(path, allow_pickle=False) as f:
             mean, std = np.asarray(f["mean"], np.float32), np.asarray(f["std"], np.float32)
     except (KeyError, ValueError, OSError) as e:
-        raise ValueError(f"normaliser.npz must hold the arrays 'mean' and 'std' ({type(e).__name__})") from None
+        raise ValueError(f"normaliser.npz must hold the arrays 'mean' and 'std' ({class_name(e)})") from None
     if mean.ndim != 1 or mean.shape != std.shape or not (np.all(np.isfinite(mean)) and np.all(std > 0)):
         raise ValueError(f"normaliser.npz: mean {mean.shape} and std {std.shape} must be finite 1-D arrays of one "
                          "length, std > 0")
@@ -147,8 +156,8 @@ def hidden_scores(predictor: ModuleType, artifacts_dir: str | os.PathLike, names
     mean, std = load_normaliser(artifacts_dir)
     out = {}
     for name in names or MODEL_KINDS:
-        model = load_model(artifacts_dir, name)
-        scores = np.asarray(predictor.predict_fake(model, MODEL_KINDS[name], hidden.paths, mean, std),
+        model = load_model(artifacts_dir, name, predictor)
+        scores = np.asarray(predictor.predict_fake(model, MODEL_KINDS[name], staged(predictor, hidden.paths), mean, std),
                             dtype=np.float64).reshape(-1)
         if scores.shape != (len(hidden),) or not np.all(np.isfinite(scores)):
             raise ValueError(f"predict_fake({name}) must return one finite P(fake) per file: {len(hidden)} values, "

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from grader.api import CheckFailed, check
-from grader.probes import require_value_error
+from grader.boundary import class_name
 from grader.checks.a3_fake_or_real import _support as s
+from grader.probes import require_value_error
 
 CELL = "a3_frame_features"
 
@@ -18,7 +19,7 @@ CELL = "a3_frame_features"
 def _features(student, x):
     out = student.frame_features(x)
     if not isinstance(out, tuple) or len(out) != 2:
-        raise CheckFailed(f"frame_features must return (features, mask), got {type(out).__name__}")
+        raise CheckFailed(f"frame_features must return (features, mask), got {class_name(out)}")
     return np.asarray(out[0]), np.asarray(out[1])
 
 

@@ -11,8 +11,8 @@ import math
 import numpy as np
 
 from grader.api import CheckFailed, check
-from grader.probes import require_value_error
 from grader.checks.a3_fake_or_real import _support as s
+from grader.probes import require_value_error
 
 CELL = "a3_metrics"
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from grader.api import CheckFailed, check
-from grader.probes import require_value_error
 from grader.checks.a3_fake_or_real import _support as s
+from grader.probes import require_value_error
 
 STEPS, FEATURES, MFCC, MELS, BATCH = 21, 9, 7, 12, 5
 LSTM_CELL, FUSION_CELL = "a3_build_lstm_detector", "a3_build_fusion"

@@ -30,6 +30,7 @@ import pytest
 
 from grader import probes
 from grader.api import CheckFailed, ReferenceThresholds, check
+from grader.boundary import staged
 from grader.checks.a3_fake_or_real import evaluate
 
 EER_MARGIN, F1_MARGIN, UNSEEN_EER_MARGIN = 0.05, 0.08, 0.10
@@ -139,7 +140,8 @@ def test_submission_csv(student, artifacts, rng):
     want = np.array([values[p.stem] for p in paths])
     mean, std = evaluate.load_normaliser(artifacts)
     for name, kind in evaluate.MODEL_KINDS.items():
-        got = np.asarray(student.predict_fake(evaluate.load_model(artifacts, name), kind, paths, mean, std))
+        got = np.asarray(student.predict_fake(evaluate.load_model(artifacts, name, student), kind,
+                                              staged(student, paths), mean, std))
         if got.shape == want.shape and np.allclose(got, want, atol=1e-4):
             return
     raise CheckFailed("on a sample of rows, p_fake is not the P(fake) that predict_fake gives with any of the saved "

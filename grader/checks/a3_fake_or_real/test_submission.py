@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from grader.api import CheckFailed, check
-from grader.probes import require_value_error
+from grader.boundary import StudentFolder
 from grader.checks.a3_fake_or_real import _support as s
+from grader.probes import require_value_error
 
 CELL = "a3_submission"
 
@@ -99,8 +100,9 @@ def test_make_submission(student, reference, rng, tmp_path):
     mean, std = _normaliser(reference, rng)
     model = _model(reference, rng, "lstm")
     order = [paths[i] for i in rng.permutation(len(paths))]
-    out = tmp_path / "submission.csv"
-    n = student.make_submission(model, "lstm", order, mean, std, out)
+    folder = StudentFolder(student, tmp_path, "out")
+    n = student.make_submission(model, "lstm", order, mean, std, folder.path / "submission.csv")
+    out = folder.collect() / "submission.csv"
     if not out.is_file():
         raise CheckFailed("make_submission did not write out_csv")
     with open(out, newline="") as fh:

@@ -25,6 +25,7 @@ import numpy as np
 
 from grader.api import load_saved_model
 from grader.assignments import REFERENCE
+from grader.boundary import staged
 
 __all__ = ["ASSIGNMENT", "MODELS", "REFERENCE_JSON", "REFERENCE_OPTIONS", "baseline_accuracy", "hidden_accuracy",
            "load_model", "reference_figures", "seed_spread"]
@@ -40,8 +41,16 @@ VAL_FRACTION = 0.2  # the notebook's (set-up cell); tests/validity/test_run_chec
 DIGITS = tuple(str(d) for d in range(10))
 
 
-def load_model(artifacts_dir: str | os.PathLike, name: str) -> Any:
-    """Load ``artifacts_dir/<name>.keras`` for inference (see :func:`grader.api.load_saved_model`)."""
+def load_model(artifacts_dir: str | os.PathLike, name: str, student: Any = None) -> Any:
+    """Load ``artifacts_dir/<name>.keras`` for inference (see :func:`grader.api.load_saved_model`).
+
+    With ``student`` (the ``student`` fixture) it is loaded where the student's code runs
+    (:func:`grader.boundary.load_student_model`): their own layer classes, never in the checks.
+    """
+    if student is not None:
+        from grader.boundary import load_student_model
+
+        return load_student_model(student, artifacts_dir, name, MODELS)
     return load_saved_model(artifacts_dir, name, MODELS)
 
 
@@ -80,7 +89,8 @@ def hidden_accuracy(predictor: ModuleType, artifacts_dir: str | os.PathLike, nam
     for name in names or MODELS:
         task = MODELS[name]
         classes = SPEAKERS if task == "speaker" else DIGITS
-        got = np.asarray(predictor.predict_labels(load_model(artifacts_dir, name), hidden.paths, classes)).reshape(-1)
+        got = np.asarray(predictor.predict_labels(load_model(artifacts_dir, name, predictor), staged(predictor, hidden.paths),
+                                                  classes)).reshape(-1)
         if got.shape != (len(hidden),) or not set(got.tolist()) <= set(classes):
             raise ValueError(f"predict_labels({name}) must return one of {list(classes)} per file: {len(hidden)} "
                              f"names, got shape {got.shape}, values {sorted(set(map(str, got.tolist())))[:5]}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.api import CheckFailed, check
+from grader.boundary import class_name
 from grader.checks.a4_voices import _support as s
 
 CELL = "a4_baselines"
@@ -93,7 +94,7 @@ def test_svm_is_linear(student, rng):
     x_test, y_test = _blobs(rng, 20, centres=centres)
     model, _ = _baseline(student, x_train, y_train, x_test, y_test)
     if not hasattr(model, "decision_function"):
-        raise CheckFailed(f"the model ({type(model).__name__}) has no decision_function: not an SVM")
+        raise CheckFailed(f"the model ({class_name(model)}) has no decision_function: not an SVM")
     a, b = rng.normal(0, 3, (30, 6)), rng.normal(0, 3, (30, 6))
     w = rng.uniform(0, 1, (30, 1))
     f = lambda x: np.asarray(model.decision_function(x), dtype=np.float64).reshape(len(x), -1)  # noqa: E731
