@@ -76,7 +76,7 @@ def check_env(run: CheckRun, home: Path, extra: dict[str, str]) -> dict[str, str
         "GRADER_ENGINE": "1", "GRADER_ASSIGNMENT": run.assignment,
         "GRADER_REFERENCE_MODULE": str(run.reference_module), "GRADER_SEED": str(run.seed),
         "GRADER_CHECK_TIMEOUT": str(run.check_timeout), "GRADER_WALL_FACTOR": str(run.wall_factor),
-        "GRADER_IMPORT_TIMEOUT": str(run.import_timeout),
+        "GRADER_IMPORT_TIMEOUT": str(run.import_timeout), "GRADER_STUDENT_PROCESS": "1" if run.student_process else "0",
         **({"GRADER_STUDENT_DATA": run.student_data} if run.student_data else {}), **extra,
     }, threads=run.threads, data=run.hidden_data)
 

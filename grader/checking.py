@@ -43,6 +43,9 @@ class CheckRun:
         ``KIT_DATA_DIR`` of the check process (the full data, hidden part included).
     student_data : str or None
         ``KIT_DATA_DIR`` of the student process (the student-only data).
+    student_process : bool
+        Run the student's answers in a process of their own (:mod:`grader.boundary`); False only
+        to measure what that costs.
     read : list of str
         Extra folders the check process may read (the kit's packages, the data).
     memory : int
@@ -65,6 +68,7 @@ class CheckRun:
     reference_module: Path
     hidden_data: str | None = None
     student_data: str | None = None
+    student_process: bool = not Options.answers_in_check_process
     read: list[str] = dataclasses.field(default_factory=list)
     memory: int = int(Options.memory_gb * GIB)
     timeout: float = Options.all_checks_timeout

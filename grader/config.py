@@ -75,6 +75,9 @@ class Options:
     check_timeout: float = setting(60.0, "default CPU seconds per check (default {default:g})")
     all_checks_timeout: float = setting(900.0, "CPU seconds for all the checks of one submission together "
                                                "(default {default:g})", aliases=("--checks-timeout",))
+    answers_in_check_process: bool = setting(False, "import the student's answers into the check process, "
+                                                    "without the trust boundary (only to measure what the "
+                                                    "boundary costs; never to grade)")
     answers_only: bool = setting(False, "do not execute notebooks; run checks are reported as not run")
     rescore: bool = setting(False, "rerun the checks on the cached executions (never executes)")
     students: list[str] = setting([], "comma-separated students to grade (default: all)", metavar="NAMES")

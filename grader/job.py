@@ -164,6 +164,7 @@ def check_run(opts: Options, threads: int, cpus: tuple[int, ...] | None = None) 
     read = [*kit_list_dirs(), str(REPO / "grader"), str(REPO / "reference"), *([hidden] if hidden else [])]
     return CheckRun(assignment=opts.assignment, checks_dir=opts.checks, reference_module=reference_module_path(gb),
                     hidden_data=hidden, student_data=str(opts.student_data) if opts.student_data else None,
+                    student_process=not opts.answers_in_check_process,
                     read=read, memory=opts.memory, timeout=opts.all_checks_timeout,
                     check_timeout=opts.check_timeout, wall_factor=opts.wall_factor, threads=threads,
                     cpus=cpus, seed=opts.seed)
