@@ -17,7 +17,8 @@ and checks:
 
 Results are merged into ``--out`` (default ``bench/results.json``) under ``"grading"``; other
 keys in that file (the reference notebooks' timings and figures written by other tools) are
-kept. ``--only reference,plain,serial,parallel,rescore,cluster`` picks measurements; ``cluster``
+kept. ``--only reference,plain,serial,parallel,rescore,boundary,cluster`` picks measurements
+(``boundary``: :func:`boundary_cost`, the checks rescored with and without the student process); ``cluster``
 (:mod:`authoring.bench_cluster`: the tiny course graded through Dask, 1 vs 2 local workers,
 and the cluster path's overhead per submission) goes under ``"grading"["cluster"]``.
 """
@@ -38,7 +39,7 @@ from grader.batch import grade_assignment
 from grader.config import Options
 from grader.context import REPO
 
-__all__ = ["add_arguments", "bench_assignment", "plain_execution", "run", "time_breakdown"]
+__all__ = ["add_arguments", "bench_assignment", "boundary_cost", "plain_execution", "run", "time_breakdown"]
 
 HELP = "benchmarks: notebook times, grading overhead, rescoring (JSON in bench/)"
 
@@ -141,6 +142,37 @@ def bench_assignment(assignment: str, submissions: Path, *, only: set[str], work
                                            workers=1, rescore=True, progress=False, students=only_students, **options))
         out["rescore_seconds"] = summary["seconds"]
         out["rescore_seconds_per_student"] = round(summary["seconds"] / max(1, students), 2)
+    if "boundary" in only and (workdir / "gb-serial" / assignment).is_dir():
+        out.update(boundary_cost(assignment, submissions, workdir / "gb-serial", students=students,
+                                 only_students=only_students, serial_seconds=out.get("serial_seconds"),
+                                 options=options))
+    return out
+
+
+def boundary_cost(assignment: str, submissions: Path, gradebook: Path, *, students: int,
+                  only_students: list[str] | None, serial_seconds: float | None, options: dict) -> dict:
+    """What the trust boundary costs: the checks rescored with the student's answers in a student
+    process (the engine's way) and imported into the check process (``--answers-in-check-process``).
+
+    Returns
+    -------
+    dict
+        ``rescore_boundary_seconds_per_student``, ``rescore_in_check_process_seconds_per_student``,
+        ``boundary_seconds_per_student`` (the difference) and, with ``serial_seconds``,
+        ``boundary_over_serial`` (the difference for the whole class over the serial grading time).
+    """
+    out: dict = {}
+    for label, in_process in (("in_check_process", True), ("boundary", False)):
+        print(f"[bench] {assignment}: rescoring, answers {label.replace('_', ' ')}", flush=True)
+        summary = grade_assignment(Options(assignment=assignment, submissions=submissions, out=gradebook, workers=1,
+                                           rescore=True, progress=False, students=only_students,
+                                           answers_in_check_process=in_process, **options))
+        out[f"rescore_{label}_seconds_per_student"] = round(summary["seconds"] / max(1, students), 2)
+        out[f"rescore_{label}_statuses"] = summary["statuses"]
+    extra = round(out["rescore_boundary_seconds_per_student"] - out["rescore_in_check_process_seconds_per_student"], 2)
+    out["boundary_seconds_per_student"] = extra
+    if serial_seconds:
+        out["boundary_over_serial"] = round(extra * students / serial_seconds, 3)
     return out
 
 
@@ -149,7 +181,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
     p.add_argument("--submissions", type=Path, default=REPO / "examples" / "submitted")
     p.add_argument("--assignments", default=None, help="comma-separated (default: every master with checks)")
-    p.add_argument("--only", default="reference,plain,serial,parallel,rescore,cluster")
+    p.add_argument("--only", default="reference,plain,serial,parallel,rescore,boundary,cluster")
     p.add_argument("--cluster-students", type=int, default=40, help="class size of the cluster measurement")
     p.add_argument("--students", default=None,
                    help="comma-separated students (default: all; the whole demo class takes hours on 2 cores)")

@@ -38,7 +38,8 @@ from grader.api import CheckTimeout
 from grader.wire import MAX_MESSAGE, Handle, WireError, decode, encode, pickled, read_message, write_message
 
 __all__ = ["ProtocolViolation", "Remote", "RemoteAnswers", "RemoteModule", "StudentCodeError", "StudentCrashed",
-           "StudentFolder", "StudentProcess", "TRUSTED_CLASS_MODULES", "class_name", "load_student_model", "on_student", "record_calls", "staged", "remote_error", "student_read_paths"]
+           "StudentFolder", "StudentProcess", "TRUSTED_CLASS_MODULES", "class_name", "load_student_model", "on_student", "record_calls", "staged",
+           "student_copy", "remote_error", "student_read_paths"]
 
 #: Top-level modules whose classes a handle may report as its own (for ``isinstance``).
 TRUSTED_CLASS_MODULES = ("builtins", "keras", "tensorflow", "numpy", "collections", "pathlib")
@@ -528,6 +529,19 @@ class StudentFolder:
 
         copy_tree_safely(self.path, self.local, max_bytes=self.max_bytes)
         return self.local
+
+
+def student_copy(student: Any, obj: Any) -> Any:
+    """``obj`` as the student's code sees it: a handle on the student process's copy (``obj`` in-process).
+
+    An object the checks send is copied into the student process once per check, and every later
+    request that passes it uses that copy: what the student's code does to it (trains a model that
+    shares its layers) shows on the handle, not on ``obj``. Pass the handle to the student's
+    functions and inspect it afterwards.
+    """
+    if isinstance(student, Remote):
+        return object.__getattribute__(student, "_sp").request("echo", args=(obj,))
+    return obj
 
 
 def staged(student: Any, paths: list[Any]) -> list[Any]:

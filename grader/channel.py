@@ -1,9 +1,11 @@
 """The result channel: what the check process reports, read and validated by the engine.
 
 The check process (:mod:`grader.plugin`) writes one JSON object per line to a file that
-the engine opened for it (see the plugin for the events). Student code runs in that process,
-so everything on the channel is untrusted: the engine reads it incrementally (never the
-whole file again), within a size cap, and accepts only what the plugin itself would write:
+the engine opened for it (see the plugin for the events). Student code does not run in that
+process (it runs in the student process, :mod:`grader.boundary`, which never holds the channel);
+the engine still treats the channel as untrusted, as defence in depth and for
+``--answers-in-check-process``: it reads it incrementally (never the whole file again), within a
+size cap, and accepts only what the plugin itself would write:
 
 * known event types only; a ``result`` only for a known check, only right after that
   check's ``start`` and after the answers were ``imported``, one result per check;
@@ -16,8 +18,9 @@ Whatever breaks these rules is an **anomaly**: the row is marked ``tampered`` wi
 anomalies as the reason, for the instructor to look at. A check whose result was forged or
 contradicted while the session ran scores 0; what is written after ``finished`` is ignored
 (the results before it stand).
-A well-formed stream written entirely by student code cannot be told from the plugin's
-own (it runs in the same process); see the threat model in ``grader/README.md``.
+An ``anomaly`` event is the plugin reporting that the student process broke the protocol of
+its own pipes: the check it happened in scores 0 and the row is ``tampered``. See the threat
+model in ``grader/README.md``.
 """
 from __future__ import annotations
 

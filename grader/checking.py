@@ -4,11 +4,13 @@ The checks run in ``python -m pytest -p grader.plugin`` under :mod:`grader.sandb
 (no network, writes only in a temporary folder; it must read the hidden data, so file
 rules only keep it out of other students' work) and a :class:`grader.watchdog.Watchdog`
 (one attempt: :mod:`grader.attempt`).
-Student code runs in that process, so it may crash it (segfault, ``os._exit``, memory
-bomb, a loop in C). The plugin logs each check as it starts; when the process dies, the
-check that was running scores 0 with the reason, and a new process runs the remaining
-checks. When the process dies while importing the student's answers, the answer cell that
-was being imported is left out next time and reported.
+Student code runs in a student process of its own that the check process starts and
+restarts (:mod:`grader.boundary`): a crash there fails one check. The check process itself may
+still die (memory over the whole tree, a check's own bug, or ``--answers-in-check-process``).
+The plugin logs each check as it starts; when the process dies, the check that was running
+scores 0 with the reason, and a new process runs the remaining checks. When it dies while the
+student's answers are imported, the answer cell that was being imported is left out next time
+and reported.
 """
 from __future__ import annotations
 

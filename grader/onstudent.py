@@ -66,18 +66,25 @@ def generate_with_plain_word_helpers(module: Any, *args: Any) -> Any:
     def decode_words(ids: Any, vocab: list[str]) -> str:
         return " ".join(vocab[int(i)] for i in ids)
 
-    names = {"normalize_text": normalize_text, "encode_words": encode_words, "decode_words": decode_words}
-    missing = object()
-    saved = {n: module.__dict__.get(n, missing) for n in names}
-    module.__dict__.update(names)
+    helpers = {"normalize_text": normalize_text, "encode_words": encode_words, "decode_words": decode_words}
+    return _call_with(module, helpers, "generate_text", *args)
+
+
+_MISSING = object()
+
+
+def _call_with(module: Any, replacements: dict[str, Any], fn: str, *args: Any) -> Any:
+    """``module.<fn>(*args)`` with some names of ``module`` replaced; they (or their absence) are restored."""
+    saved = {name: module.__dict__.get(name, _MISSING) for name in replacements}
+    module.__dict__.update(replacements)
     try:
-        return module.generate_text(*args)
+        return getattr(module, fn)(*args)
     finally:
-        for n, v in saved.items():
-            if v is missing:
-                module.__dict__.pop(n, None)
+        for name, value in saved.items():
+            if value is _MISSING:
+                module.__dict__.pop(name, None)
             else:
-                module.__dict__[n] = v
+                module.__dict__[name] = value
 
 
 def call_with_joblib_threads(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -128,16 +135,7 @@ def call_with_lookup(module: Any, helper: str, keys: list[np.ndarray], values: l
                 best, where = error, i
         return np.zeros_like(values[0]) if where is None else values[where].copy()
 
-    missing = object()
-    saved = module.__dict__.get(helper, missing)
-    module.__dict__[helper] = lookup
-    try:
-        return getattr(module, fn)(*args)
-    finally:
-        if saved is missing:
-            module.__dict__.pop(helper, None)
-        else:
-            module.__dict__[helper] = saved
+    return _call_with(module, {helper: lookup}, fn, *args)
 
 
 def call_with_recorded(module: Any, tables: dict[str, dict], fn: str, *args: Any) -> Any:
@@ -156,31 +154,21 @@ def call_with_recorded(module: Any, tables: dict[str, dict], fn: str, *args: Any
     fn : str
         The function checked.
     """
-    missing = object()
-    saved = {name: module.__dict__.get(name, missing) for name in tables}
-
     def stand_in(name: str, table: dict) -> Any:
+        own = module.__dict__.get(name, _MISSING)
+
         def helper(*a: Any, **kw: Any) -> Any:
             bound = _bind(table["params"], table["defaults"], a, kw)
             if bound is not None:
                 for arguments, result in table["calls"]:
                     if _same(bound, arguments):
                         return result
-            own = saved[name]
-            if own is missing:
+            if own is _MISSING:
                 raise NameError(f"name {name!r} is not defined")
             return own(*a, **kw)
         return helper
 
-    module.__dict__.update({name: stand_in(name, table) for name, table in tables.items()})
-    try:
-        return getattr(module, fn)(*args)
-    finally:
-        for name, v in saved.items():
-            if v is missing:
-                module.__dict__.pop(name, None)
-            else:
-                module.__dict__[name] = v
+    return _call_with(module, {name: stand_in(name, table) for name, table in tables.items()}, fn, *args)
 
 
 def _bind(params: list[str], defaults: dict, args: tuple, kwargs: dict) -> dict | None:

@@ -120,6 +120,8 @@ class _Server:
         if op == "seed":
             _seed(int(header.get("seed", 0)))
             return None
+        if op == "echo":  # the student process's copy of what the checks sent, as a handle
+            return args[0]
         if op == "probe":
             fn = _probe_function(str(header.get("fn", "")))
             return fn(*args[0], **args[1])

@@ -2,8 +2,9 @@
 
 ``student``
     The submission's answers module (master ``api`` cells + the student's answer cells),
-    imported cell by cell in this process. A name whose cell failed raises AttributeError
-    saying which cell failed and why.
+    imported cell by cell in a student process of its own (:mod:`grader.boundary`): calls
+    return data or handles on objects that stay there. A name whose cell failed raises
+    AttributeError saying which cell failed and why.
 ``reference``
     The master's answers module, built the same way (imported before ``student``).
 ``artifacts`` / ``runs``

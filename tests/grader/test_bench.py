@@ -16,7 +16,7 @@ def test_does_the_benchmark_write_timings_and_a_breakdown(tmp_path: Path, outsid
     out = tmp_path / "bench.json"
     out.write_text(json.dumps({"kept": 1}))  # keys written by other tools survive
     cmd = [sys.executable, "-m", "authoring", "bench", "--out", str(out), "--submissions", str(subs),
-           "--assignments", corpus.ASSIGNMENT, "--only", "plain,serial,rescore",
+           "--assignments", corpus.ASSIGNMENT, "--only", "plain,serial,rescore,boundary",
            "--solutions", str(corpus.SOLUTIONS), "--checks", str(corpus.CHECKS),
            "--student-data", str(corpus.STUDENT_DATA), "--data-dir", str(corpus.HIDDEN_DATA)]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600,
@@ -39,3 +39,8 @@ def test_does_the_benchmark_write_timings_and_a_breakdown(tmp_path: Path, outsid
     # rescoring reuses the executions: no notebook runs again
     assert 0 < a["rescore_seconds"] < a["serial_seconds"]
     assert a["rescore_seconds_per_student"] == round(a["rescore_seconds"] / 2, 2)
+    # the boundary's cost: the same grades with the answers in the check process and in a student process
+    assert a["rescore_boundary_statuses"] == a["rescore_in_check_process_statuses"] == a["serial_statuses"]
+    assert a["boundary_seconds_per_student"] == round(a["rescore_boundary_seconds_per_student"]
+                                                      - a["rescore_in_check_process_seconds_per_student"], 2)
+    assert a["boundary_over_serial"] == round(a["boundary_seconds_per_student"] * 2 / a["serial_seconds"], 3)

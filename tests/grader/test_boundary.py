@@ -57,6 +57,10 @@ def junk_reply():
     os.write(fd, b"\\xff" * 16)
     return 1
 
+def bump(counter):
+    counter["n"] += 1
+    return counter["n"]
+
 def read(path):
     with open(path) as f:
         return f.read()
@@ -192,6 +196,19 @@ def test_is_a_mutable_argument_the_same_object_across_calls(served):
     sp.request("reset")
 
 
+def test_does_the_student_copy_show_what_the_student_code_did(served):
+    from grader.boundary import student_copy
+
+    sp, student, _ = served
+    counter = collections.Counter(n=0)
+    there = student_copy(student, counter)
+    assert type(there) is Remote and isinstance(there, collections.Counter)
+    assert student.bump(there) == 1 and student.bump(counter) == 2   # the same copy, by handle or by object
+    assert there["n"] == 2 and counter["n"] == 0                     # the checks' object is untouched
+    sp.request("reset")
+    assert student.bump(counter) == 1                                # a new check: a new copy
+
+
 def test_does_a_handle_not_outlive_its_check(served):
     sp, student, _ = served
     counts = student.mixed()["counts"]
@@ -245,3 +262,54 @@ def test_does_a_probe_run_beside_the_student_objects(served):
     assert on_student(student, onstudent.call_with_joblib_threads, student.double, [7])[0] == 14
     with pytest.raises(ValueError, match="not a probe"):
         on_student(student, np.asarray, [1])
+
+
+# -- replaying the reference's results to a student function (in-process: the probes are plain functions) --------
+def _module(name, source):
+    import types
+
+    mod = types.ModuleType(name)
+    exec(source, mod.__dict__)
+    return mod
+
+
+def test_does_a_recorded_helper_answer_only_the_calls_the_reference_made():
+    from grader import onstudent
+    from grader.boundary import record_calls
+
+    reference = _module("ref", "import numpy as np\n"
+                               "def scale(x, factor=2.0):\n    return np.asarray(x) * factor\n"
+                               "def pipeline(xs):\n    return [float(scale(x).sum()) for x in xs]\n")
+    student = _module("stu", "import numpy as np\n"
+                             "def scale(x, factor=2.0):\n    return np.asarray(x) * 100\n"   # a wrong helper
+                             "def pipeline(xs):\n    return [float(scale(x, factor=2.0).sum()) for x in xs]\n"
+                             "def other(x):\n    return float(scale(x, 3.0).sum())\n")
+    xs = [np.arange(3.0), np.ones(2)]
+    want: list = []
+    tables = record_calls(reference, ("scale",), lambda: want.append(reference.pipeline(xs)))
+    assert [c[0]["factor"] for c in tables["scale"]["calls"]] == [2.0, 2.0]
+    assert reference.scale.__name__ == "scale" and reference.scale(1) == 2.0      # restored
+    got = onstudent.call_with_recorded(student, tables, "pipeline", xs)   # factor by keyword: the same call
+    assert got == want[0] == [6.0, 4.0]
+    # a call the reference never made goes to the student's own helper
+    assert onstudent.call_with_recorded(student, tables, "other", np.ones(2)) == 200.0
+    assert student.scale(1) == 100                                         # the student's helper is back
+    del student.scale
+    assert onstudent.call_with_recorded(student, tables, "pipeline", xs) == [6.0, 4.0]
+    assert "scale" not in student.__dict__                                 # absent before, absent after
+    with pytest.raises(NameError, match="scale"):
+        onstudent.call_with_recorded(student, tables, "other", np.ones(2))
+
+
+def test_does_a_lookup_table_match_another_resampler_but_not_another_signal():
+    from grader import onstudent
+
+    rng = np.random.default_rng(0)
+    key = rng.normal(size=400)
+    module = _module("stu", "def image(y):\n    raise RuntimeError('the student image')\n"
+                            "def predict(ys):\n    return [image(y).sum() for y in ys]\n")
+    near = np.concatenate([key[:-1] * 1.01, [0.0]])[:399]              # 1 % off, one sample shorter
+    got = onstudent.call_with_lookup(module, "image", [key], [np.full((2, 2), 1.0)], "predict", [near, -key])
+    assert got == [4.0, 0.0]                                             # a stranger gets zeros
+    with pytest.raises(RuntimeError, match="student image"):
+        module.image(key)                                                # restored

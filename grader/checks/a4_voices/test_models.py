@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.api import CheckFailed, check
+from grader.boundary import student_copy
 from grader.checks.a4_voices import _support as s
 
 CNN, TRANSFER = "a4_build_cnn", "a4_transfer"
@@ -99,7 +100,7 @@ def test_transfer_new_head(student, reference, rng):
        message="transfer_model must copy the source's layers: training the new model (even with freeze=False) must "
                "not change the source model, which is reused for every k of the learning curve.")
 def test_transfer_leaves_the_source_unchanged(student, reference, rng):
-    source = _source(reference, rng)
+    source = student_copy(student, _source(reference, rng))     # what the student's code trains is this copy
     before = [np.asarray(w).copy() for w in source.get_weights()]
     new = student.transfer_model(source, 6, freeze=False)
     _train(new, rng, 6)
