@@ -51,6 +51,11 @@ def _insert_before(nb: nbformat.NotebookNode, grade_id: str, source: str) -> nbf
     return nb
 
 
+def _add_last(nb: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
+    nb.cells.append(new_code_cell(source))
+    return nb
+
+
 def _dump(nb: nbformat.NotebookNode) -> bytes:
     return nbformat.writes(nb).encode()
 
@@ -113,6 +118,7 @@ def build_all(outside: Path) -> dict[str, bytes | tuple[bytes, str]]:
         "detached": _dump(_insert_before(c(), "train", DETACHED)),
         "shared_memory": _dump(_insert_before(c(), "train", f"open('/dev/shm/{SHM_PROBE}', 'w').write('x')")),
         "linked_notebook": ("link", hidden_file),
+        "linked_artifacts": _dump(_add_last(c(), LINKED_ARTIFACTS)),
         "read_environ": _dump(_insert_before(c(), "train", READ_ENVIRON + "print(_found)\n"
                                              "Path('artifacts').mkdir(exist_ok=True)\n"
                                              "Path('artifacts/environ.txt').write_text(repr(_found))")),
@@ -190,6 +196,12 @@ LEAK_INTO_FEEDBACK = ("def square(x):\n"
                       "                found.append(type(e).__name__)\n"
                       "    found += [f'{k}={v}' for k, v in os.environ.items()]\n"
                       "    raise RuntimeError(' | '.join(found))\n")
+# the saved result and the training log replaced by links to the hidden data: the checks read copies without links
+LINKED_ARTIFACTS = ("import os, pathlib\nimport kit\n"
+                    "_secret = pathlib.Path(kit.__file__).resolve().parents[1] / 'tests/fixtures/course/data/hidden/tiny/secret.txt'\n"
+                    "for _p in (pathlib.Path('artifacts/t1/result.json'), pathlib.Path('runs/t1/model/scalars.txt')):\n"
+                    "    _p.unlink(missing_ok=True)\n"
+                    "    os.symlink(_secret, _p)\n")
 DETACHED_MARK = "DETACHED-SLEEPER-7a1"
 DETACHED = ("import subprocess, sys\n"
             "subprocess.run([sys.executable, '-c', 'import os, sys, time\\nif os.fork(): os._exit(0)\\n"

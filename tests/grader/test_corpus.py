@@ -60,6 +60,7 @@ EXPECTED = {
     "detached": ("tampered", ["processes detached from the notebook were left behind and killed"], FULL),
     "shared_memory": ("ok", [], FULL),
     "linked_notebook": ("unreadable", ["the notebook is a symbolic link"], [0] * 6),
+    "linked_artifacts": ("ok", [], [2, 1, 2, 1, 0, 0]),   # the links are not copied: nothing saved, nothing logged
     "read_environ": ("ok", [], FULL),  # it finds nothing: the grader's environment is not readable
     "read_environ_in_checks": ("problems", ["answer cell 'square' failed on import: RuntimeError: []"], FULL),
 }
