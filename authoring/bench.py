@@ -142,6 +142,7 @@ def bench_assignment(assignment: str, submissions: Path, *, only: set[str], work
                                            workers=1, rescore=True, progress=False, students=only_students, **options))
         out["rescore_seconds"] = summary["seconds"]
         out["rescore_seconds_per_student"] = round(summary["seconds"] / max(1, students), 2)
+        out["rescore_breakdown"] = time_breakdown(workdir / "gb-serial" / assignment, summary["seconds"])
     if "boundary" in only and (workdir / "gb-serial" / assignment).is_dir():
         out.update(boundary_cost(assignment, submissions, workdir / "gb-serial", students=students,
                                  only_students=only_students, serial_seconds=out.get("serial_seconds"),

@@ -36,8 +36,9 @@ def test_does_the_benchmark_write_timings_and_a_breakdown(tmp_path: Path, outsid
     assert parts["execution"] > 0 and parts["checks"] > 0 and parts["self_check"] > 0
     assert abs(parts["execution"] + parts["checks"] + parts["other"] - a["serial_seconds"]) < 0.05
     assert "parallel_seconds" not in a  # --only was honoured
-    # rescoring reuses the executions: no notebook runs again
-    assert 0 < a["rescore_seconds"] < a["serial_seconds"]
+    # rescoring reuses the executions: no notebook runs again (no timing comparison: the load decides those)
+    assert a["rescore_seconds"] > 0 and a["rescore_breakdown"]["execution"] == 0
+    assert a["rescore_breakdown"]["checks"] > 0
     assert a["rescore_seconds_per_student"] == round(a["rescore_seconds"] / 2, 2)
     # the boundary's cost: the same grades with the answers in the check process and in a student process
     assert a["rescore_boundary_statuses"] == a["rescore_in_check_process_statuses"] == a["serial_statuses"]
