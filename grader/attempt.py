@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING
 
 from grader.channel import Channel
 from grader.logsink import LOG_LIMIT, CappedSink
-from grader.procs import child_env, describe_exit
+from grader.procs import child_env, describe_exit, home_env
 from grader.sandbox import Policy, read_report
 from grader.watchdog import Watchdog, kill_tree
 
@@ -70,10 +70,7 @@ def check_env(run: CheckRun, home: Path, extra: dict[str, str]) -> dict[str, str
     dict
     """
     return child_env({
-        "HOME": str(home), "TMPDIR": str(home),
-        "MPLCONFIGDIR": str(home / ".mpl"), "XDG_CACHE_HOME": str(home / ".cache"),
-        "KERAS_HOME": str(home / ".keras"), "NUMBA_CACHE_DIR": str(home / ".cache" / "numba"),
-        "GRADER_ENGINE": "1", "GRADER_ASSIGNMENT": run.assignment,
+        **home_env(home), "GRADER_ENGINE": "1", "GRADER_ASSIGNMENT": run.assignment,
         "GRADER_REFERENCE_MODULE": str(run.reference_module), "GRADER_SEED": str(run.seed),
         "GRADER_CHECK_TIMEOUT": str(run.check_timeout), "GRADER_WALL_FACTOR": str(run.wall_factor),
         "GRADER_IMPORT_TIMEOUT": str(run.import_timeout), "GRADER_STUDENT_PROCESS": "1" if run.student_process else "0",

@@ -29,7 +29,6 @@ import select
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -44,7 +43,7 @@ __all__ = ["ProtocolViolation", "Remote", "RemoteAnswers", "RemoteModule", "Stud
 #: Top-level modules whose classes a handle may report as its own (for ``isinstance``).
 TRUSTED_CLASS_MODULES = ("builtins", "keras", "tensorflow", "numpy", "collections", "pathlib")
 MAX_RESTARTS = 8
-_PLAIN_DUNDERS = ("__name__", "__qualname__", "__module__", "__doc__")  # names a check may ask a handle for
+_PLAIN_DUNDERS = ("__name__", "__qualname__")  # dunder names a check may ask a handle for (a function's name)
 
 
 class StudentCrashed(Exception):
@@ -127,7 +126,6 @@ class StudentProcess:
         self.max_message = max_message
         self.errors: list[CellError] = []
         self.anomalies: list[str] = []
-        self.crashes: list[str] = []
         self.proc: subprocess.Popen | None = None
         self.protections: dict = {}
         self._fds: tuple[int, int] | None = None
@@ -178,7 +176,7 @@ class StudentProcess:
             cell = None
             try:
                 while True:
-                    header, _ = self._receive(limit=None)
+                    header, _ = self._receive()
                     if header.get("event") == "cell":
                         cell = str(header.get("grade_id"))[:200]
                         if self.on_cell is not None:
@@ -198,7 +196,6 @@ class StudentProcess:
                 if cell is None or cell in self.exclude:
                     raise StudentCrashed(str(e)) from None
                 self.exclude[cell] = f"importing this cell ended the student process ({e})"
-                self.crashes.append(f"answer cell '{cell}' ended the student process on import ({e})")
 
     def stage(self, paths: list[Any]) -> list[Any]:
         """Copies of the files ``paths`` that the student process may read, named ``clip_<n>`` (+ suffix).
@@ -267,7 +264,7 @@ class StudentProcess:
             header["target"] = {"id": target}
         try:
             write_message(self._fds[1], header, blobs)
-            reply, rblobs = self._receive(limit=self.max_message)
+            reply, rblobs = self._receive()
             if reply.get("event") == "ok":
                 return decode(reply.get("value"), rblobs, resolve=self._proxy)
             if reply.get("event") != "error" or not isinstance(reply.get("error"), dict):
@@ -319,9 +316,9 @@ class StudentProcess:
         return Remote(self, Handle(desc["id"], [str(c)[:200] for c in desc["classes"][:32]],
                                    str(desc.get("text", ""))[:300]))
 
-    def _receive(self, limit: int | None) -> tuple[dict, list[bytes]]:
+    def _receive(self) -> tuple[dict, list[bytes]]:
         try:
-            return read_message(self._read_exact, limit=limit or self.max_message)
+            return read_message(self._read_exact, limit=self.max_message)
         except EOFError:
             raise StudentCrashed(self._how_it_ended()) from None
 
@@ -481,12 +478,10 @@ def student_read_paths(repo: Path) -> tuple[list[str], list[str]]:
     The kit's packages (as a kernel) and the grader's own modules, without ``grader/checks``:
     the student process runs :mod:`grader.studentproc`, never the checks.
     """
-    from grader.job import kit_list_dirs, kit_read_paths
+    from grader.job import kit_list_dirs, kit_read_paths, package_entries
 
     grader = repo / "grader"
-    own = [str(p) for p in sorted(grader.iterdir())
-           if p.name not in ("checks", "__pycache__", "cache") and not p.name.startswith(".")]
-    return [*kit_read_paths(), *own], [*kit_list_dirs(), str(grader)]
+    return [*kit_read_paths(), *package_entries(grader, skip=("checks",))], [*kit_list_dirs(), str(grader)]
 
 
 class StudentFolder:

@@ -164,7 +164,7 @@ class _Progress:
 def _workspace(run: CheckRun, tmp: Path, student_module: Path | None, workdir: Path | None,
                numba_cache: Path | None, share_numba_cache: bool) -> Workspace:
     """The check process's home (with a numba cache), the control folder, what it may read and write."""
-    from grader.execute import seed_numba_cache
+    from grader.procs import seed_numba_cache
 
     home = tmp / "checks-home"
     home.mkdir(parents=True, exist_ok=True)

@@ -123,7 +123,7 @@ class CheckContext:
         import shutil
 
         from grader.boundary import RemoteAnswers, StudentProcess, student_read_paths
-        from grader.procs import child_env
+        from grader.procs import child_env, home_env, seed_numba_cache
 
         if self._tmp is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="grader-student-")
@@ -137,13 +137,9 @@ class CheckContext:
             shutil.copyfile(src.with_suffix(".cells.json"), copy.with_suffix(".cells.json"))
         read, list_dirs = student_read_paths(REPO)
         read += [str(code), *self.readable, *(p for p in (self.student_data, self.workdir) if p)]
-        env = child_env({"HOME": str(home), "TMPDIR": str(home), "MPLCONFIGDIR": str(home / ".mpl"),
-                         "XDG_CACHE_HOME": str(home / ".cache"), "KERAS_HOME": str(home / ".keras"),
-                         "NUMBA_CACHE_DIR": str(home / ".cache" / "numba")},
-                        threads=self.threads, data=self.student_data)
-        warm = os.environ.get("NUMBA_CACHE_DIR")
-        if warm and Path(warm).is_dir():  # librosa's compiled kernels (made by trusted code)
-            shutil.copytree(warm, home / ".cache" / "numba", dirs_exist_ok=True, symlinks=False)
+        env = child_env(home_env(home), threads=self.threads, data=self.student_data)
+        warm = os.environ.get("NUMBA_CACHE_DIR")  # librosa's compiled kernels (made by trusted code)
+        seed_numba_cache(Path(warm) if warm else None, home / ".cache" / "numba")
         process = StudentProcess(copy, f"student_{assignment}", home=home, read=read, list_dirs=list_dirs,
                                  exclude=self.exclude, import_timeout=self.import_timeout,
                                  wall_factor=self.wall_factor, threads=self.threads, env=env,

@@ -23,7 +23,7 @@ from grader.cells import exit_code, grade_id, run_cell, status_of, timeout_error
 from grader.config import GIB, Options
 from grader.kernel import CappedClient, SandboxedKernelManager
 from grader.logsink import LOG_LIMIT, CappedSink
-from grader.procs import child_env, describe_exit
+from grader.procs import child_env, describe_exit, seed_numba_cache
 from grader.sandbox import Policy, read_report
 from grader.watchdog import Watchdog, kill_tree
 
@@ -119,15 +119,6 @@ def kernel_env(workdir: Path, student_data: str | None, threads: int) -> dict[st
     }, threads=threads, data=student_data)
     env.setdefault("LANG", "C.UTF-8")
     return env
-
-
-def seed_numba_cache(source: Path | None, target: Path) -> None:
-    """Copy a warm numba cache (made by trusted code) into a sandbox's own cache folder."""
-    target.mkdir(parents=True, exist_ok=True)
-    if source is not None and source.is_dir():
-        import shutil
-
-        shutil.copytree(source, target, dirs_exist_ok=True, symlinks=False)
 
 
 def prepare_workdir(workdir: Path, *, numba_cache: Path | None = None) -> None:

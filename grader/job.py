@@ -23,7 +23,7 @@ from grader.execute import Limits
 from grader.gradebook import Gradebook
 from grader.sandbox import Policy
 
-__all__ = ["Job", "Versions", "check_run", "kernel_policy", "limits_of", "materialise_student_data", "reference_needs",
+__all__ = ["Job", "Versions", "check_run", "kernel_policy", "limits_of", "materialise_student_data", "package_entries", "reference_needs",
            "resolve"]
 
 #: The kit's packages a kernel imports (readable file by file, their data caches are not).
@@ -147,14 +147,13 @@ def kit_list_dirs() -> list[str]:
 
 def kit_read_paths() -> list[str]:
     """What a kernel may read of the kit: the packages' files, not their data caches."""
-    out = []
-    for pkg in KIT_PACKAGES:
-        root = REPO / pkg
-        for entry in sorted(root.iterdir()) if root.is_dir() else []:
-            if entry.name in ("cache", "__pycache__") or entry.name.startswith("."):
-                continue
-            out.append(str(entry))
-    return out
+    return [path for pkg in KIT_PACKAGES for path in package_entries(REPO / pkg)]
+
+
+def package_entries(root: Path, skip: tuple[str, ...] = ()) -> list[str]:
+    """The files and subfolders of a package folder, without data caches, bytecode, dot-files and ``skip``."""
+    return [str(entry) for entry in (sorted(root.iterdir()) if root.is_dir() else [])
+            if entry.name not in ("cache", "__pycache__", *skip) and not entry.name.startswith(".")]
 
 
 def check_run(opts: Options, threads: int, cpus: tuple[int, ...] | None = None) -> CheckRun:

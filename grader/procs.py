@@ -17,9 +17,11 @@ import os
 import signal
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-__all__ = ["ALLOWED_ENV", "THREAD_VARS", "child_env", "describe_exit", "die_with_parent", "libc", "thread_env"]
+__all__ = ["ALLOWED_ENV", "THREAD_VARS", "child_env", "describe_exit", "die_with_parent", "home_env", "libc",
+           "seed_numba_cache", "thread_env"]
 
 ALLOWED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")
 """The grader's own environment variables a sandboxed child inherits."""
@@ -101,6 +103,22 @@ def child_env(extra: Mapping[str, str], *, threads: int, data: str | None = None
     env.update(thread_env(threads))
     env.update(extra)
     return env
+
+
+def home_env(home: Path) -> dict[str, str]:
+    """Home, temporary folder and library caches of a sandboxed Python process, all inside ``home``."""
+    return {"HOME": str(home), "TMPDIR": str(home), "MPLCONFIGDIR": str(home / ".mpl"),
+            "XDG_CACHE_HOME": str(home / ".cache"), "KERAS_HOME": str(home / ".keras"),
+            "NUMBA_CACHE_DIR": str(home / ".cache" / "numba")}
+
+
+def seed_numba_cache(source: Path | None, target: Path) -> None:
+    """Copy a warm numba cache (made by trusted code) into a sandbox's own cache folder."""
+    target.mkdir(parents=True, exist_ok=True)
+    if source is not None and source.is_dir():
+        import shutil
+
+        shutil.copytree(source, target, dirs_exist_ok=True, symlinks=False)
 
 
 def describe_exit(code: int | None) -> str:
