@@ -21,7 +21,19 @@ from source_data.fake_or_real import SpoofClips, load_fake_or_real
 from source_data.download import FetchReport, fetch, fetch_one, is_fetched
 from source_data.registry import data_dir, dataset, is_student_folder, names
 from source_data.spoken_digits import SAMPLE_RATE, SPEAKERS, DigitClips, load_spoken_digits, speaker_folds
-from source_data.student import is_current_student_folder, materialise_student
+
+# The instructor's side of the package (building the student data folder, the corpus builder) is
+# not in the students' hand-out; its names are imported on first use only.
+_INSTRUCTOR = {"is_current_student_folder": "source_data.student", "materialise_student": "source_data.student"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _INSTRUCTOR:
+        import importlib
+
+        return getattr(importlib.import_module(_INSTRUCTOR[name]), name)
+    raise AttributeError(f"module 'source_data' has no attribute {name!r}")
+
 
 __all__ = [
     "AG_NEWS_CLASSES", "DataError", "DigitClips", "FetchReport", "FolderClips", "NewsRows", "SAMPLE_RATE", "SPEAKERS",

@@ -5,10 +5,11 @@ import argparse
 import sys
 import time
 
-from source_data import ag_news, fake_or_real, spoken_digits
+from source_data import ag_news, fake_or_real_build, spoken_digits
 from source_data.errors import DataError
 from source_data.download import fetch_one
 from source_data.registry import data_dir, dataset, names
+from source_data.secret import describe, hidden_secret
 from source_data.student import materialise_student
 
 
@@ -33,8 +34,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"data directory {data_dir()} ready in {time.perf_counter() - t0:.1f} s")
         elif args.cmd == "build":
             t0 = time.perf_counter()
-            dest = fake_or_real.build(workers=args.workers)
-            print(f"fake_or_real: {dest} built and verified in {time.perf_counter() - t0:.1f} s", flush=True)
+            secret = hidden_secret()
+            dest = fake_or_real_build.build(workers=args.workers, secret=secret)
+            print(f"fake_or_real: {dest} built and verified in {time.perf_counter() - t0:.1f} s ({describe(secret)})",
+                  flush=True)
         elif args.cmd == "student":
             dest = materialise_student(args.dest)
             print(f"student data written to {dest}; students set KIT_DATA_DIR={dest}")

@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator, Mapping
 
 from source_data.errors import DataError
 
@@ -31,8 +32,9 @@ class Dataset:
         Path of the file relative to a mirror (``KIT_DATA_MIRROR``).
     folder : str
         Cache folder name under the data directory.
-    manifest : dict[str, str]
-        Relative path -> expected sha256 of every file the dataset consists of.
+    manifest : Mapping[str, str]
+        Relative path -> expected sha256 of every file the dataset consists of (a
+        :class:`ManifestFile`, read on first use).
     """
 
     name: str
@@ -44,7 +46,7 @@ class Dataset:
     mirror_file: str
     mirror_size: int
     folder: str
-    manifest: dict[str, str]
+    manifest: Mapping[str, str]
     files: int
     bytes: int
     keep_glob: str = ""
@@ -63,18 +65,57 @@ def _read_manifest(path: Path) -> dict[str, str]:
     return entries
 
 
+class ManifestFile(Mapping[str, str]):
+    """A dataset's per-file manifest, read from its file on first use.
+
+    Read lazily so that the loaders work without it: a students' hand-out holds no manifest of a
+    source the hidden data is drawn from (its data folder is complete and needs no fetching).
+
+    Parameters
+    ----------
+    path : Path
+        The ``<sha256>  <relative path>`` file.
+    name : str
+        The dataset's registry name (for messages).
+    files : int
+        How many entries the registry announces.
+    """
+
+    def __init__(self, path: Path, name: str, files: int) -> None:
+        self.path, self.name, self.files = path, name, files
+        self._entries: dict[str, str] | None = None
+
+    def _load(self) -> dict[str, str]:
+        if self._entries is None:
+            if not self.path.is_file():
+                raise DataError(f"the manifest {self.path} of dataset {self.name!r} is missing, so it cannot be "
+                                "fetched or verified here; a student hand-out has none (its data folder is "
+                                "complete: set KIT_DATA_DIR to it)")
+            entries = _read_manifest(self.path)
+            if len(entries) != self.files:
+                raise DataError(
+                    f"registry entry {self.name!r} announces {self.files} files but its manifest lists "
+                    f"{len(entries)}; regenerate the manifest with `python -m source_data manifest {self.name}`")
+            self._entries = entries
+        return self._entries
+
+    def __getitem__(self, rel: str) -> str:
+        return self._load()[rel]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
 @lru_cache(maxsize=None)
 def _registry() -> dict[str, Dataset]:
     raw = tomllib.loads(REGISTRY_FILE.read_text())
     datasets = {}
     for name, entry in raw.items():
         entry = dict(entry)
-        manifest = _read_manifest(PACKAGE_DIR / entry.pop("manifest"))
-        if len(manifest) != entry["files"]:
-            raise DataError(
-                f"registry entry {name!r} announces {entry['files']} files but its manifest lists "
-                f"{len(manifest)}; regenerate the manifest with `python -m source_data manifest {name}`"
-            )
+        manifest = ManifestFile(PACKAGE_DIR / entry.pop("manifest"), name, entry["files"])
         datasets[name] = Dataset(name=name, manifest=manifest, **entry)
     return datasets
 

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from source_data import ag_news, fake_or_real, spoken_digits
+from source_data import ag_news, fake_or_real, fake_or_real_build, spoken_digits
 from source_data.errors import DataError
 from source_data.download import STAMP
 from source_data.registry import STUDENT_MARKER, dataset
@@ -77,7 +77,7 @@ def materialise_student(dest: str | os.PathLike, *, link: bool = False) -> Path:
         news.mkdir()
         ag_news.write_raw_csv(rows, news / ag_news.STUDENT_FILE)
         (news / STAMP).write_text(json.dumps({"dataset": "ag_news", "rows": len(rows), "split": "student"}))
-        spoof = fake_or_real.copy_student_part(work / fake_or_real.FOLDER, link=link)
+        spoof = fake_or_real_build.copy_student_part(work / fake_or_real.FOLDER, link=link)
         (work / STUDENT_MARKER).write_text(json.dumps(
             {"layout": STUDENT_LAYOUT, "fsdd_clips": len(clips), "ag_news_rows": len(rows),
              "fake_or_real_clips": spoof,

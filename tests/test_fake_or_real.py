@@ -11,7 +11,9 @@ import pytest
 import soundfile as sf
 
 from source_data import DataError, fake_or_real as fr
+from source_data import fake_or_real_build as frb
 from source_data.download import dataset_path
+from source_data.secret import hidden_secret
 
 FSDD = dataset_path("fsdd") / "recordings"
 ALL_NAMES = sorted(p.name for p in FSDD.glob("*.wav"))
@@ -20,7 +22,7 @@ SMALL = [n for n in ALL_NAMES if n.split("_")[1] in ("theo", "lucas") and n[0] i
 
 
 def test_plan_has_the_documented_counts_and_no_leakage() -> None:
-    items = fr.plan(ALL_NAMES)
+    items = frb.plan(ALL_NAMES)
     count = collections.Counter((it.split, it.attack or "real") for it in items)
     assert count[("hidden", "real")] == 300 and count[("training", "real")] == 2100
     assert count[("validation", "real")] == 300 and count[("testing", "real")] == 300
@@ -50,8 +52,8 @@ def test_plan_has_the_documented_counts_and_no_leakage() -> None:
     hidden_accents = {v.split("+")[0] for v in voices["hidden"]}
     student_accents = {v.split("+")[0] for s in ("training", "validation", "testing") for v in voices[s]}
     assert hidden_accents and not hidden_accents & student_accents
-    assert fr.plan(ALL_NAMES) == items, "the plan depends on nothing but the seed"
-    assert fr.plan(ALL_NAMES, seed=1) != items
+    assert frb.plan(ALL_NAMES) == items, "the plan depends on nothing but the seed"
+    assert frb.plan(ALL_NAMES, seed=1) != items
 
 
 def test_finish_applies_one_rule_and_rejects_silence() -> None:
@@ -74,11 +76,51 @@ def test_finish_applies_one_rule_and_rejects_silence() -> None:
         fr.finish(np.zeros(0), 8000)
 
 
+def _best_correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """The largest normalised cross-correlation of two clips over every lag."""
+    x, y = x - x.mean(), y - y.mean()
+    n = 1 << int(np.ceil(np.log2(x.size + y.size)))
+    c = np.fft.irfft(np.fft.rfft(x, n) * np.conj(np.fft.rfft(y, n)), n)
+    return float(np.abs(c).max() / (np.linalg.norm(x) * np.linalg.norm(y)))
+
+
+def test_a_secret_keys_the_hidden_part_and_nothing_else(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does the instructor's secret make the hidden clips impossible to rebuild from the kit's code?"""
+    demo = frb.plan(ALL_NAMES)
+    keyed = frb.plan(ALL_NAMES, secret=b"instructor secret, course 1")
+    other = frb.plan(ALL_NAMES, secret=b"instructor secret, course 2")
+    assert [it for it in demo if it.part == "student"] == [it for it in keyed if it.part == "student"]
+    hidden = [(d, k, o) for d, k, o in zip(demo, keyed, other) if d.part == "hidden"]
+    assert len(hidden) == 600 and all(d.id == k.id == o.id for d, k, o in hidden)
+    assert sum(d.level_db != k.level_db for d, k, _ in hidden) >= 590
+    assert sum(k.level_db != o.level_db for _, k, o in hidden) >= 590
+    assert all(d.params != k.params for d, k, _ in hidden if d.attack), "every attack parameter is keyed"
+    for _, k, _ in hidden:
+        if k.attack != "tts":
+            assert 0.02 <= round(abs(k.speed - 1.0), 4) <= 0.05, (k.id, k.speed)
+    # the keyed real clip is no scaled or shifted copy of what the kit's code gives without the secret
+    by_id = {k.id: (d, k) for d, k, _ in hidden}
+    for clip_id in ("real_0_george_0", "real_7_theo_3", "real_4_nicolas_1"):
+        d, k = by_id[clip_id]
+        x, y = (frb._synthesise(it, FSDD, lambda: None).astype(float) for it in (d, k))
+        assert _best_correlation(x, y) < 0.9, clip_id
+    monkeypatch.setenv("KIT_HIDDEN_SECRET", "too short")
+    with pytest.raises(DataError, match="at least 16"):
+        hidden_secret()
+    monkeypatch.delenv("KIT_HIDDEN_SECRET")
+    (tmp_path / "secret").write_text("a secret kept in a file\n")
+    monkeypatch.setenv("KIT_HIDDEN_SECRET_FILE", str(tmp_path / "secret"))
+    assert hidden_secret() == b"a secret kept in a file"
+    monkeypatch.setenv("KIT_HIDDEN_SECRET_FILE", str(tmp_path / "nowhere"))
+    with pytest.raises(DataError, match="cannot read"):
+        hidden_secret()
+
+
 @pytest.fixture(scope="module")
 def small_builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("fake_or_real")
-    one = fr.build(base / "one", names=SMALL, workers=1)
-    two = fr.build(base / "two", names=SMALL, workers=2)
+    one = frb.build(base / "one", names=SMALL, workers=1, secret=None)
+    two = frb.build(base / "two", names=SMALL, workers=2, secret=None)
     return one, two
 
 
@@ -115,10 +157,12 @@ def test_built_clips_follow_the_corpus_rule(small_builds: tuple[Path, Path]) -> 
 def test_second_build_is_a_no_op(small_builds: tuple[Path, Path]) -> None:
     root = small_builds[0]
     stamp = (root / "BUILD.json").stat().st_mtime_ns
-    assert fr.build(root, names=SMALL) == root
+    assert frb.build(root, names=SMALL, secret=None) == root
     assert (root / "BUILD.json").stat().st_mtime_ns == stamp
     with pytest.raises(DataError, match="other inputs"):
-        fr.build(root, names=SMALL, seed=7)
+        frb.build(root, names=SMALL, seed=7, secret=None)
+    with pytest.raises(DataError, match="secret"):
+        frb.build(root, names=SMALL, secret=b"another course's secret")
 
 
 def test_a_damaged_corpus_is_refused_with_the_file_named(small_builds: tuple[Path, Path],
