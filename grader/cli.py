@@ -1,4 +1,4 @@
-"""Command line: ``python -m grader grade ASSIGNMENT ...`` and ``... logdirs``.
+"""Command line: ``python -m grader grade ASSIGNMENT ...``, ``... collect``, ``... gradescope`` and ``... logdirs``.
 
 The authoring tools (reference figures, the demo class, benchmarks, mutation analysis, the
 student notebooks) are a layer above the engine: ``python -m authoring``.
@@ -14,9 +14,11 @@ from pathlib import Path
 
 from grader import config
 from grader.batch import grade_assignment
+from grader.collect import FORMATS, collect
 from grader.config import Options
 from grader.context import REPO
 from grader.errors import GraderError
+from grader.gradescope import build_package
 
 __all__ = ["logdir_spec", "main"]
 
@@ -29,9 +31,29 @@ def _parser() -> argparse.ArgumentParser:
                                    "OUT/<assignment>/ (grades.csv, results/, feedback/, executed/, runs/, logs/).")
     config.add_arguments(g, Options)
     g.add_argument("--json", action="store_true", help="print the summary as JSON")
+    c = sub.add_parser("collect", help="lay out Canvas, Moodle or nbgrader submissions for grading",
+                       description="Write each student's notebook of ASSIGNMENT from SOURCE (a Canvas zip, a "
+                                   "Moodle folder, an nbgrader inbound/ or submitted/ folder) to "
+                                   "TO/<student>/<assignment>/<assignment>.ipynb, and what was not collected "
+                                   "(and why) to TO/COLLECT_REPORT.json. Exit status 1 when nothing was collected.")
+    c.add_argument("assignment")
+    c.add_argument("--from", dest="source", type=Path, required=True, metavar="SOURCE",
+                   help="the zip or folder the platform gave you")
+    c.add_argument("--to", dest="dest", type=Path, required=True, metavar="TO", help="the submitted/ folder to fill")
+    c.add_argument("--roster", type=Path, help="CSV mapping the platform's id (column ID, id, user_id, canvas_id or "
+                   "participant_id) to the student id (student, SIS Login ID, login, username or email)")
+    c.add_argument("--format", dest="fmt", choices=FORMATS, help="the source's layout (default: guessed)")
     lg = sub.add_parser("logdirs", help="print a TensorBoard --logdir_spec of every graded student's runs")
     lg.add_argument("--gradebook", type=Path, default=REPO / "gradebook")
     lg.add_argument("--own", type=Path, default=REPO / "runs", help="your own runs/ (included when it exists)")
+    gs = sub.add_parser("gradescope", help="write a Gradescope autograder (autograder.zip) of an assignment",
+                        description="Write OUT/autograder.zip: setup.sh, run_autograder and the kit files that "
+                                    "grade ASSIGNMENT with this engine on Gradescope.")
+    gs.add_argument("assignment", help="e.g. a1_example (master: solutions/<assignment>.ipynb)")
+    gs.add_argument("--out", type=Path, help="folder of the zip (default: gradescope/<assignment>)")
+    gs.add_argument("--visibility", default="after_published",
+                    help="Gradescope visibility of each check's result (visible, after_due_date, after_published, "
+                         "hidden; default after_published); the score and status stay visible")
     return p
 
 
@@ -59,6 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "logdirs":
             print(logdir_spec(args.gradebook, args.own))
+            return 0
+        if args.command == "collect":
+            report = collect(args.assignment, args.source, args.dest, roster=args.roster, fmt=args.fmt)
+            print(report.summary())
+            return 0 if report.collected else 1
+        if args.command == "gradescope":
+            zipped = build_package(args.assignment, args.out or REPO / "gradescope" / args.assignment,
+                                   visibility=args.visibility)
+            print(f"{zipped} ({zipped.stat().st_size:,} bytes): upload it as the autograder of {args.assignment}")
             return 0
         opts = config.from_arguments(args, Options)
         summary = grade_assignment(opts)
