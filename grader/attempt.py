@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from grader.channel import Channel
+from grader.disguise import KEY_ENV
 from grader.logsink import LOG_LIMIT, CappedSink
 from grader.procs import child_env, describe_exit, home_env
 from grader.sandbox import Policy, read_report
@@ -74,7 +75,8 @@ def check_env(run: CheckRun, home: Path, extra: dict[str, str]) -> dict[str, str
         "GRADER_REFERENCE_MODULE": str(run.reference_module), "GRADER_SEED": str(run.seed),
         "GRADER_CHECK_TIMEOUT": str(run.check_timeout), "GRADER_WALL_FACTOR": str(run.wall_factor),
         "GRADER_IMPORT_TIMEOUT": str(run.import_timeout), "GRADER_STUDENT_PROCESS": "1" if run.student_process else "0",
-        **({"GRADER_STUDENT_DATA": run.student_data} if run.student_data else {}), **extra,
+        **({"GRADER_STUDENT_DATA": run.student_data} if run.student_data else {}),
+        **({KEY_ENV: run.hidden_key} if run.hidden_key else {}), **extra,
     }, threads=run.threads, data=run.hidden_data)
 
 

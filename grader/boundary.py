@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterator
 
 from grader.answers import CellError, MissingAnswer
 from grader.api import CheckTimeout
+from grader.disguise import active_key, disguised_copies
 from grader.wire import MAX_MESSAGE, Handle, WireError, decode, encode, pickled, read_message, write_message
 
 __all__ = ["ProtocolViolation", "Remote", "RemoteAnswers", "RemoteModule", "StudentCodeError", "StudentCrashed",
@@ -539,9 +540,19 @@ def student_copy(student: Any, obj: Any) -> Any:
     return obj
 
 
-def staged(student: Any, paths: list[Any]) -> list[Any]:
+def staged(student: Any, paths: list[Any], *, disguise: bool = False) -> list[Any]:
     """``paths`` as the student's code may read them: copies without names or labels in the student
-    process's inbox (:meth:`StudentProcess.stage`), or ``paths`` themselves in-process."""
+    process's inbox (:meth:`StudentProcess.stage`), or ``paths`` themselves in-process.
+
+    With ``disguise`` (hidden audio clips drawn from a public dataset) and a key in effect (while
+    grading: :func:`grader.disguise.active_key`), the copies are disguised first
+    (:func:`grader.disguise.disguised_copies`), in-process too; outside grading (``make
+    reference``) the clips are handed over as they are.
+    """
+    if disguise:
+        key = active_key()
+        if key is not None:
+            paths = [type(p)(c) if isinstance(p, Path) else c for p, c in zip(paths, disguised_copies(paths, key))]
     if isinstance(student, Remote):
         return object.__getattribute__(student, "_sp").stage(list(paths))
     return list(paths)

@@ -63,6 +63,8 @@ class CheckRun:
     threads : int
     cpus : tuple of int or None
     seed : int
+    hidden_key : str
+        Key of the hidden clips' disguise (:mod:`grader.disguise`); empty: none.
     """
 
     assignment: str
@@ -80,6 +82,7 @@ class CheckRun:
     threads: int = 2
     cpus: tuple[int, ...] | None = None
     seed: int = 0
+    hidden_key: str = ""
 
 
 @dataclasses.dataclass

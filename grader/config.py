@@ -91,6 +91,8 @@ class Options:
                                              "(default: source_data's)", aliases=("--data-dir",))
     progress: bool = setting(True, "no progress bar", flag="--no-progress")
     seed: int = setting(0, "base seed of the checks' random streams (default {default})", hidden=True)
+    hidden_key: str = setting("", "key of the hidden clips' disguise (grader.disguise; default: the gradebook's "
+                                  "cache/hidden_key, made once)", hidden=True)
 
     @property
     def memory(self) -> int:

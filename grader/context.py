@@ -33,6 +33,9 @@ and tells the checks what to use through environment variables:
     reference from such a process, to develop checks against the boundary.
 ``GRADER_STUDENT_DATA``
     The student-only data folder (``KIT_DATA_DIR`` of the student process).
+``GRADER_HIDDEN_KEY``
+    The gradebook's key of disguised hidden clips (:mod:`grader.disguise`; read there, never
+    passed to the student process).
 ``GRADER_ENGINE``
     Set to 1 by the engine; plain ``pytest grader/checks/<assignment>`` (unset) is the fallback
     used to develop checks: the reference is the student and every check must pass.

@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from grader.errors import GraderError
 from grader.record import Record
 
 __all__ = ["Gradebook", "atomic_write", "copy_tree_safely", "grades_table", "gradescope_results"]
@@ -92,6 +93,30 @@ class Gradebook:
     @property
     def cache(self) -> Path:
         return self.dir("cache")
+
+    def hidden_key(self) -> str:
+        """The gradebook's key of disguised hidden clips (:mod:`grader.disguise`), made once.
+
+        64 random hex digits in ``cache/hidden_key`` (mode 600), written the first time a batch
+        grades into this gradebook; later batches, resumes and rescoring read it, so a grade does
+        not change between runs, while another gradebook (another class, another term) gets
+        another key.
+        """
+        import secrets
+
+        path = self.cache / "hidden_key"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            key = path.read_text().strip()
+            if len(key) == 64:
+                return key
+            raise GraderError(f"{path} holds no key (64 hex digits); delete it to make a new one "
+                              "(grades that depend on disguised hidden clips may then change)") from None
+        key = secrets.token_hex(32)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+        return key
 
     def record_path(self, student: str) -> Path:
         return self.dir("cache/records") / f"{student}.json"

@@ -109,9 +109,10 @@ def resolve(opts: Options) -> Options:
     hidden = opts.hidden_data.resolve() if opts.hidden_data else _default_hidden_data()
     student = (opts.student_data.resolve() if opts.student_data
                else opts.out.resolve() / ".student-data")
+    key = opts.hidden_key or Gradebook(opts.out, opts.assignment).hidden_key()
     return dataclasses.replace(opts, submissions=opts.submissions.resolve(), out=opts.out.resolve(),
                                solutions=opts.solutions.resolve(), checks=opts.checks.resolve(),
-                               hidden_data=hidden, student_data=student)
+                               hidden_data=hidden, student_data=student, hidden_key=key)
 
 
 def materialise_student_data(dest: Path) -> None:
@@ -166,7 +167,7 @@ def check_run(opts: Options, threads: int, cpus: tuple[int, ...] | None = None) 
                     student_process=not opts.answers_in_check_process,
                     read=read, memory=opts.memory, timeout=opts.all_checks_timeout,
                     check_timeout=opts.check_timeout, wall_factor=opts.wall_factor, threads=threads,
-                    cpus=cpus, seed=opts.seed)
+                    cpus=cpus, seed=opts.seed, hidden_key=opts.hidden_key)
 
 
 def kernel_policy(job: Job, workdir: Path, limits: Limits) -> Policy:

@@ -87,7 +87,7 @@ def hidden_scores(module: ModuleType, artifacts_dir: str | os.PathLike,
     scores = {}
     for name in (list(MODEL_KINDS) if names is None else list(names)):
         model = load_model(artifacts_dir, name, module)
-        predicted = np.asarray(module.predict_digits(model, MODEL_KINDS[name], staged(module, hidden.paths))).reshape(-1)
+        predicted = np.asarray(module.predict_digits(model, MODEL_KINDS[name], staged(module, hidden.paths, disguise=True))).reshape(-1)
         if predicted.shape != hidden.digits.shape:
             raise ValueError(f"predict_digits returned {predicted.shape[0]} predictions for "
                              f"{len(hidden.paths)} paths; expected one digit per path")

@@ -89,7 +89,7 @@ def hidden_accuracy(predictor: ModuleType, artifacts_dir: str | os.PathLike, nam
     for name in names or MODELS:
         task = MODELS[name]
         classes = SPEAKERS if task == "speaker" else DIGITS
-        got = np.asarray(predictor.predict_labels(load_model(artifacts_dir, name, predictor), staged(predictor, hidden.paths),
+        got = np.asarray(predictor.predict_labels(load_model(artifacts_dir, name, predictor), staged(predictor, hidden.paths, disguise=True),
                                                   classes)).reshape(-1)
         if got.shape != (len(hidden),) or not set(got.tolist()) <= set(classes):
             raise ValueError(f"predict_labels({name}) must return one of {list(classes)} per file: {len(hidden)} "
