@@ -24,7 +24,7 @@ MUTATE_ARGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help venv data assignments test test-all grade lab app tensorboard bench reference demo lock clean mutate
+.PHONY: help venv data assignments handout test test-all grade lab app tensorboard bench reference demo lock clean mutate
 
 help: ## print this help
 	@echo "Course kit for deep learning on audio and text sequences."
@@ -47,6 +47,9 @@ data: $(STAMP) ## fetch and verify the datasets (KIT_DATA_MIRROR: local mirror),
 
 assignments: $(STAMP) ## regenerate the student notebooks in assignments/ from solutions/
 	$(PY) -m authoring notebooks generate
+
+handout: $(STAMP) data ## the students' hand-out: handout/ and handout.zip (notebooks, helpers, student data; no answer)
+	$(PY) -m authoring handout --out handout
 
 test: $(STAMP) data ## the kit's own tests, validity suite included (what CI runs; no end-to-end notebook runs)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
@@ -87,5 +90,5 @@ lock: $(STAMP) ## re-pin requirements.lock from the current virtualenv
 	$(PY) -m pip freeze --exclude-editable | grep -v '^seqkit' > requirements.lock.new && mv requirements.lock.new requirements.lock
 
 clean: ## remove the virtualenv, caches, gradebook and run outputs (keeps the data cache)
-	rm -rf $(VENV) $(GRADEBOOK) runs artifacts bench .pytest_cache
+	rm -rf $(VENV) $(GRADEBOOK) runs artifacts bench handout handout.zip gradescope .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

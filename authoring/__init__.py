@@ -13,6 +13,8 @@
     :mod:`authoring.operators`, :mod:`authoring.mutation_report`).
 ``notebooks``
     Generate or check the student notebooks in ``assignments/`` (:mod:`authoring.notebooks`).
+``handout``
+    The students' hand-out, searched for leaks (:mod:`authoring.handout`).
 
 The engine (``grader``), the students' helpers (``kit``) and the data (``source_data``) never
 import this package (``tests/test_layers.py``); what a tool needs to know of one assignment is

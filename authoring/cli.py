@@ -17,7 +17,7 @@ __all__ = ["TOOLS", "main", "parser"]
 
 #: subcommand -> module
 TOOLS = {"reference": "authoring.reference", "bench": "authoring.bench", "demo": "authoring.demo",
-         "mutate": "authoring.mutate", "notebooks": "authoring.notebooks"}
+         "mutate": "authoring.mutate", "notebooks": "authoring.notebooks", "handout": "authoring.handout"}
 
 
 def parser() -> argparse.ArgumentParser:
