@@ -1,12 +1,6 @@
 # Course kit: every target bootstraps what it needs (virtualenv, then verified data).
 # `make` alone prints this help.
-SHELL := /bin/bash
-.DEFAULT_GOAL := help
-
-PYTHON ?= python3
-VENV   ?= .venv
-PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+include venv.mk
 # Which assignments `make grade` grades and which submissions folder (nbgrader layout).
 ASSIGNMENTS ?= a1_spoken_digits a2_text_generation a3_fake_or_real a4_voices
 SUBMISSIONS ?= examples/submitted
@@ -21,23 +15,13 @@ PYTEST_ARGS ?=
 ASSIGNMENT  ?=
 MUTATE_ARGS ?=
 
-export TF_CPP_MIN_LOG_LEVEL ?= 2
-export PYTHONHASHSEED ?= 0
-
 .PHONY: help venv data assignments handout test test-all grade lab app tensorboard bench reference demo lock clean mutate
 
 help: ## print this help
 	@echo "Course kit for deep learning on audio and text sequences."
 	@echo "On a fresh machine, 'make grade' and 'make test' do all set-up by themselves."
 	@echo
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
-
-$(STAMP): pyproject.toml requirements.lock
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c requirements.lock -e .
-	@touch $@
-	@echo "virtualenv ready: $(VENV)"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 venv: $(STAMP) ## create the virtualenv and install the pinned dependencies
 

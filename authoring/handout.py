@@ -3,7 +3,7 @@
 ``python -m authoring handout [--out handout]`` writes ``handout/`` and ``handout.zip``::
 
     handout/
-        README.md  Makefile  pyproject.toml  requirements.lock    set-up: `make lab`, `make tensorboard`
+        README.md  Makefile  venv.mk  pyproject.toml  requirements.lock   set-up: `make lab`, `make tensorboard`
         assignments/<assignment>.ipynb                           the student notebooks (assignments/)
         kit/*.py                                                 the helpers the notebooks import
         source_data/                                             the loaders only (no builder, no manifest)
@@ -56,7 +56,8 @@ def _kit_files() -> list[Path]:
 
 def _shipped_sources() -> list[Path]:
     """The kit's files a hand-out is made of (besides the data and the generated ``pyproject.toml``)."""
-    return [*sorted(TEMPLATES.iterdir()), REPO / "requirements.lock", *sorted((REPO / "assignments").glob("*.ipynb")),
+    return [*sorted(TEMPLATES.iterdir()), REPO / "venv.mk", REPO / "requirements.lock",
+            *sorted((REPO / "assignments").glob("*.ipynb")),
             *_kit_files(), *(REPO / "source_data" / name for name in SOURCE_DATA_FILES)]
 
 
@@ -121,6 +122,7 @@ def build(out: str | os.PathLike = REPO / "handout", *, zip_file: bool = True) -
     try:
         for name in ("README.md", "Makefile"):
             shutil.copyfile(TEMPLATES / name, work / name)
+        shutil.copyfile(REPO / "venv.mk", work / "venv.mk")
         (work / "pyproject.toml").write_text(_pyproject())
         shutil.copyfile(REPO / "requirements.lock", work / "requirements.lock")
         (work / "assignments").mkdir()

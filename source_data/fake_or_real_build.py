@@ -44,8 +44,8 @@ HIDDEN_ACCENTS = ("en-us-nyc", "en-gb-x-gbcwmd")
 VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5", "klatt",
             "klatt2", "klatt3", "adam", "david", "ed", "john", "max", "paul")
 HIDDEN_VARIANTS = ("m1", "m3", "f2")
-# with a secret, each hidden FSDD source is resampled by a keyed factor in this range (|1 - f| >= 0.02)
-HIDDEN_SPEED = (0.02, 0.05)
+# with a secret, each hidden FSDD source is resampled by a keyed factor: |1 - f| in this range
+HIDDEN_SPEED = (0.01, 0.02)
 
 
 def _student_split(take: int) -> str:
@@ -80,7 +80,7 @@ class Item:
         Seeded RMS level of the finished clip (see :func:`finish`).
     speed : float
         Factor by which the FSDD source is sped up before synthesis (1.0: as recorded; a keyed
-        hidden clip's is 2-5 % away from 1).
+        hidden clip's is 1-2 % away from 1).
     """
 
     id: str

@@ -40,7 +40,7 @@ def test_is_every_file_listed_and_nothing_else_there(built: Path) -> None:
     files = sorted(p.relative_to(built).as_posix() for p in built.rglob("*") if p.is_file())
     assert sorted([*listing, handout.MANIFEST]) == files
     top = {f.split("/")[0] for f in files}
-    assert top == {"README.md", "Makefile", "pyproject.toml", "requirements.lock", handout.MANIFEST,
+    assert top == {"README.md", "Makefile", "venv.mk", "pyproject.toml", "requirements.lock", handout.MANIFEST,
                    "assignments", "kit", "source_data", "data"}
     assert sorted(f for f in files if f.startswith("assignments/")) == sorted(
         f"assignments/{p.name}" for p in (REPO / "assignments").glob("*.ipynb"))
