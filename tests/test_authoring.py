@@ -17,7 +17,7 @@ from grader.assignments import discover
 
 def test_does_the_cli_offer_every_tool():
     sub = next(a for a in cli.parser()._actions if a.dest == "tool")
-    assert set(sub.choices) == {"reference", "bench", "demo", "mutate", "notebooks"}
+    assert set(sub.choices) == {"reference", "bench", "demo", "mutate", "notebooks", "handout"}
 
 
 @pytest.mark.parametrize("name", discover())
