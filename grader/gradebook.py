@@ -21,6 +21,7 @@ import csv
 import io
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -102,20 +103,21 @@ class Gradebook:
         not change between runs, while another gradebook (another class, another term) gets
         another key.
         """
-        import secrets
-
         path = self.cache / "hidden_key"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            key = path.read_text().strip()
-            if len(key) == 64:
-                return key
+        if not path.exists():   # written whole, then linked into place: a concurrent batch reads one key
+            fd, tmp = tempfile.mkstemp(prefix=".hidden_key-", dir=self.cache)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(tmp)
+        key = path.read_text().strip()
+        if len(key) != 64:
             raise GraderError(f"{path} holds no key (64 hex digits); delete it to make a new one "
-                              "(grades that depend on disguised hidden clips may then change)") from None
-        key = secrets.token_hex(32)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(key + "\n")
+                              "(grades that depend on disguised hidden clips may then change)")
         return key
 
     def record_path(self, student: str) -> Path:

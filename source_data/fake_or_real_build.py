@@ -27,7 +27,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from source_data.errors import DataError
-from source_data.fake_or_real import (ATTACKS, BUILDER_VERSION, FOLDER, LEVELS_DB, SAMPLE_RATE, SEGMENT,
+from source_data.fake_or_real import (BUILDER_VERSION, FOLDER, LEVELS_DB, SAMPLE_RATE, SEGMENT,
                                       STUDENT_SPLITS, finish, verify)
 from source_data.registry import data_dir
 from source_data.secret import describe, hidden_secret, keyed_seed
@@ -69,7 +69,7 @@ class Item:
     label : str
         ``"real"`` or ``"fake"``.
     attack : str
-        ``""`` for real clips, else one of :data:`ATTACKS`.
+        ``""`` for real clips, else one of :data:`source_data.fake_or_real.ATTACKS`.
     source : str
         FSDD file name the clip comes from, or the eSpeak voice for ``tts``.
     digit : int

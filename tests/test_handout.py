@@ -18,7 +18,6 @@ import zipfile
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pytest
 import soundfile as sf
 
