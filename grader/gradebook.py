@@ -30,7 +30,8 @@ from typing import Any, Iterable
 from grader.errors import GraderError
 from grader.record import Record
 
-__all__ = ["Gradebook", "atomic_write", "copy_tree_safely", "grades_table", "gradescope_results"]
+__all__ = ["FORMULA_STARTS", "Gradebook", "atomic_write", "copy_tree_safely", "grades_table", "gradescope_results",
+           "spreadsheet_text"]
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
@@ -183,9 +184,42 @@ def gradescope_results(record: Record) -> dict:
             "tests": tests}
 
 
+#: what a spreadsheet reads as the start of a formula (OWASP's list for CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: str) -> str:
+    """``value`` as a CSV text cell no spreadsheet runs as a formula.
+
+    A student folder named ``=HYPERLINK("http://x", "open me")`` (an LMS download can make one from
+    a display name) would otherwise become a live formula in the instructor's spreadsheet.
+
+    Parameters
+    ----------
+    value : str
+        Text from a student (a folder name) or from grading (a reason).
+
+    Returns
+    -------
+    str
+        ``value`` with a ``'`` in front when it starts with one of :data:`FORMULA_STARTS`
+        (spreadsheets show the rest as text), and carriage returns turned into line feeds (the CSV
+        writer quotes a field with a line feed, not one with a lone carriage return, which
+        would split the row).
+
+    Examples
+    --------
+    >>> spreadsheet_text("=1+1"), spreadsheet_text("ada")
+    ("'=1+1", 'ada')
+    """
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    return f"'{text}" if value.startswith(FORMULA_STARTS) else text
+
+
 def grades_table(records: list[Record], checks: list[dict], manual: list[dict]) -> str:
     """``grades.csv`` text: one row per record, sorted by student.
 
+    Text cells that a spreadsheet would run as a formula are neutralised (:func:`spreadsheet_text`).
     Columns: ``student``, one per check (its score), ``manual:<grade_id>`` (``pending``),
     ``total`` (automatic points), ``max`` (automatic maximum), ``manual_max`` (points still to
     be graded by hand), ``status`` and ``reason``.
@@ -197,12 +231,13 @@ def grades_table(records: list[Record], checks: list[dict], manual: list[dict]) 
     w.writerow(["student", *cols, *mcols, "total", "max", "manual_max", "status", "reason"])
     for r in sorted(records, key=lambda r: r.student):
         by_node = {c.nodeid: c for c in r.checks}
-        row: list[Any] = [r.student]
+        row: list[Any] = [spreadsheet_text(r.student)]
         for c in checks:
             got = by_node.get(c["nodeid"])
             row.append(_num(got.score) if got else 0)
         row += ["pending"] * len(mcols)
-        row += [_num(r.score), _num(r.max_score), _num(sum(m["points"] for m in manual)), r.status.value, r.reason]
+        row += [_num(r.score), _num(r.max_score), _num(sum(m["points"] for m in manual)), r.status.value,
+                spreadsheet_text(r.reason)]
         w.writerow(row)
     return buf.getvalue()
 

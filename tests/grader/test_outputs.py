@@ -83,3 +83,21 @@ def test_does_the_cli_name_a_bad_assignment(tmp_path):
                           cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 2
     assert "unknown assignment 'nope'" in proc.stderr and "t1_tiny" in proc.stderr
+
+
+def test_is_no_student_text_a_formula_in_grades_csv():
+    """A folder named like a formula (an LMS display name) stays text in the instructor's spreadsheet."""
+    import csv
+    import io
+
+    from grader.gradebook import grades_table
+    from grader.record import Record, Status
+
+    checks = [{"nodeid": "t::a", "column": "a", "points": 1}]
+    names = ['=HYPERLINK("http://x","open me")', "+1", "-2", "@SUM(A1)", "\tx", "\rx", "ada", "o'neil"]
+    records = [Record(student=n, assignment="t1", status=Status.PROBLEMS, reason=f"=cmd|' /C calc'!A0 {i}")
+               for i, n in enumerate(names)]
+    rows_ = list(csv.DictReader(io.StringIO(grades_table(records, checks, []), newline="")))
+    expected = ["'" + n.replace("\r", "\n") if n[0] in "=+-@\t\r" else n for n in names]
+    assert sorted(r["student"] for r in rows_) == sorted(expected), "one row each, text cells, no formula"
+    assert all(r["reason"].startswith("'=cmd") for r in rows_)
