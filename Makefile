@@ -11,6 +11,8 @@ WORKERS     ?= 2
 # (CLUSTER=tcp://host:8786), or CLUSTER= (empty) for the pinned worker pool of `--workers`.
 CLUSTER     ?= local:$(WORKERS)
 PYTEST_ARGS ?=
+# where `make tensorboard` and `make app` listen: this machine only, unless you ask (LISTEN=0.0.0.0)
+LISTEN      ?= 127.0.0.1
 # `make mutate`: which assignment, and extra options of `python -m authoring mutate`
 ASSIGNMENT  ?=
 MUTATE_ARGS ?=
@@ -52,10 +54,10 @@ lab: $(STAMP) data ## open JupyterLab on assignments/ (the student view)
 
 app: $(STAMP) data ## the fake-or-real speech app (Streamlit); trains its detector into artifacts/app/ if missing
 	@test -f artifacts/app/lstm.keras -a -f artifacts/app/normaliser.npz || $(PY) -m apps.fake_or_real_core train --out artifacts/app
-	$(PY) -m streamlit run apps/fake_or_real.py --browser.gatherUsageStats false --client.toolbarMode minimal
+	$(PY) -m streamlit run apps/fake_or_real.py --server.address $(LISTEN) --browser.gatherUsageStats false --client.toolbarMode minimal
 
-tensorboard: $(STAMP) ## TensorBoard over your runs/ and every graded student's runs
-	$(VENV)/bin/tensorboard --logdir_spec "$$($(PY) -m grader logdirs --gradebook $(GRADEBOOK))" --bind_all
+tensorboard: $(STAMP) ## TensorBoard over your assignments/runs/ and every graded student's runs (LISTEN: 127.0.0.1)
+	$(VENV)/bin/tensorboard --logdir_spec "$$($(PY) -m grader logdirs --gradebook $(GRADEBOOK))" --host $(LISTEN)
 
 bench: $(STAMP) data ## benchmarks: notebook times, grading overhead, rescoring (JSON in bench/)
 	$(PY) -m authoring bench --out bench/results.json --students ada-reference,ben-stub

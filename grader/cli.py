@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--format", dest="fmt", choices=FORMATS, help="the source's layout (default: guessed)")
     lg = sub.add_parser("logdirs", help="print a TensorBoard --logdir_spec of every graded student's runs")
     lg.add_argument("--gradebook", type=Path, default=REPO / "gradebook")
-    lg.add_argument("--own", type=Path, default=REPO / "runs", help="your own runs/ (included when it exists)")
+    lg.add_argument("--own", type=Path, default=REPO / "assignments" / "runs",
+                    help="your own runs (default: assignments/runs, where the notebooks write them; included when it exists)")
     gs = sub.add_parser("gradescope", help="write a Gradescope autograder (autograder.zip) of an assignment",
                         description="Write OUT/autograder.zip: setup.sh, run_autograder and the kit files that "
                                     "grade ASSIGNMENT with this engine on Gradescope.")

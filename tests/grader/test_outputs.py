@@ -74,6 +74,21 @@ def test_does_logdirs_name_every_students_runs(graded, tmp_path):
     assert logdir_spec(tmp_path / "empty", tmp_path / "runs") == f"mine:{(tmp_path / 'runs').resolve()}"
 
 
+def test_do_tensorboard_and_the_app_show_your_own_runs_on_this_machine_only():
+    """`make tensorboard` reads the runs where the notebooks write them and, like `make app`, listens on localhost."""
+    import subprocess
+
+    from grader.cli import _parser
+
+    assert _parser().parse_args(["logdirs"]).own == REPO / "assignments" / "runs"
+    for target, flag in (("tensorboard", "--host 127.0.0.1"), ("app", "--server.address 127.0.0.1")):
+        dry = subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert dry.returncode == 0 and flag in dry.stdout and "--bind_all" not in dry.stdout, dry.stdout
+    dry = subprocess.run(["make", "-n", "tensorboard", "LISTEN=0.0.0.0"], cwd=REPO, capture_output=True, text=True,
+                         timeout=60)
+    assert "--host 0.0.0.0" in dry.stdout, "on the network only when asked"
+
+
 def test_does_the_cli_name_a_bad_assignment(tmp_path):
     import subprocess
     import sys
