@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 
-from grader.record import CheckResult, Outcome, Record
+from grader.record import CheckResult, Outcome, Record, shorten
 
 __all__ = ["render_feedback", "title_of"]
 
@@ -60,7 +60,7 @@ def render_feedback(record: Record) -> str:
         if ex.get("failed_cells"):
             parts.append("<ul>" + "".join(
                 f"<li>cell {c['index']}{' (' + _e(c['grade_id']) + ')' if c.get('grade_id') else ''}: "
-                f"{_e(c['ename'])}: {_e(c['evalue'][:300])}</li>" for c in ex["failed_cells"]) + "</ul>")
+                f"{_e(c['ename'])}: {_e(shorten(c['evalue'], 300))}</li>" for c in ex["failed_cells"]) + "</ul>")
     groups = _by_part(r)
     for part, checks, manual in groups:
         parts.append(f"<h2>{_e(part or ('Checks' if len(groups) == 1 else 'Other checks'))}</h2>")

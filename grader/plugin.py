@@ -39,6 +39,7 @@ import pytest
 from grader.answers import LoadedAnswers, MissingAnswer
 from grader.api import CheckFailed, CheckTimeout, spec_of
 from grader.boundary import ProtocolViolation, StudentCrashed
+from grader.record import shorten
 
 OUTPUT_LIMIT = 3000
 _RESULT = pytest.StashKey[dict]()
@@ -273,8 +274,7 @@ def _student_frames(exc: BaseException, student: LoadedAnswers | None) -> str:
 
 
 def _short(exc: BaseException, limit: int = 400) -> str:
-    s = str(exc)
-    return s if len(s) <= limit else s[:limit] + "…"
+    return shorten(str(exc), limit)
 
 
 def _cap(s: str) -> str:
@@ -284,4 +284,4 @@ def _cap(s: str) -> str:
         path = os.environ.get(var)
         if path:
             s = s.replace(path, label)
-    return s if len(s) <= OUTPUT_LIMIT else s[:OUTPUT_LIMIT] + "\n… (output truncated)"
+    return shorten(s, OUTPUT_LIMIT, "\n… (output truncated)")

@@ -12,7 +12,7 @@ import enum
 import json
 from typing import Any
 
-__all__ = ["CheckResult", "Outcome", "REPORTED_OUTCOMES", "Record", "STATUSES", "Status"]
+__all__ = ["CheckResult", "Outcome", "REPORTED_OUTCOMES", "Record", "STATUSES", "Status", "shorten"]
 
 REASON_LIMIT = 600
 
@@ -212,5 +212,40 @@ class Record:
             raise ValueError(f"not a grade record: {e}") from e
 
 
+def shorten(text: str, limit: int, marker: str = "…") -> str:
+    """``text`` cut to at most ``limit`` characters (plus ``marker``) at a word or value boundary.
+
+    Parameters
+    ----------
+    text : str
+        A message a student or an instructor reads.
+    limit : int
+        Characters kept at most (``marker`` comes after them).
+    marker : str
+        What says that something was cut.
+
+    Returns
+    -------
+    str
+        ``text`` itself when it fits; else its start, cut after the last space, comma, semicolon,
+        colon or closing bracket in the last 40 % of ``limit`` (at ``limit`` when there is none, in
+        one long token), then ``marker``: never "ACTUA…" for "ACTUAL".
+
+    Examples
+    --------
+    >>> shorten("the mask has the wrong shape: ACTUAL (3, 5)", 34)
+    'the mask has the wrong shape:…'
+    """
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    if text[limit].isspace() or text[limit] in ",;:)]}":
+        return head.rstrip() + marker
+    cut = max(head.rfind(c) for c in " \n\t,;:)]}")
+    if cut >= int(limit * 0.6):
+        head = head[:cut + 1] if head[cut] in ",;:)]}" else head[:cut]
+    return head.rstrip() + marker
+
+
 def _cap(reason: str) -> str:
-    return reason if len(reason) <= REASON_LIMIT else reason[:REASON_LIMIT] + "…"
+    return shorten(reason, REASON_LIMIT)

@@ -96,3 +96,21 @@ def test_does_a_check_naming_a_cell_the_master_lacks_stop_the_batch(tmp_path):
     assert proc["returncode"] == 2, proc["stderr"][-2000:]
     assert "['maks']" in proc["stderr"] and "'mask'" in proc["stderr"]
     assert not (tmp_path / "gb" / corpus.ASSIGNMENT / "grades.csv").exists()
+
+
+def test_is_a_long_message_cut_between_words_never_inside_one():
+    """A message over its limit ends at a word or value boundary with "…" ("ACTUA" was seen)."""
+    from grader.record import _cap, shorten
+
+    message = "Arrays are not almost equal to 6 decimals\nMismatched elements: 3 / 10\n ACTUAL: array([1, 2])"
+    for limit in range(40, len(message)):
+        cut = shorten(message, limit)
+        assert cut.endswith("…") and len(cut) <= limit + 1, (limit, cut)
+        kept = cut[:-1]
+        assert message.startswith(kept)
+        following = message[len(kept):]
+        assert following[:1].isspace() or kept[-1:] in ",;:)]}" or following[:1] in ",;:)]}", (limit, cut)
+    assert shorten(message, len(message)) == message
+    assert shorten("x" * 50, 20) == "x" * 20 + "…", "one long token: cut at the limit"
+    assert shorten("a" * 30 + " " + "b" * 30, 40, "\n… (output truncated)") == "a" * 30 + "\n… (output truncated)"
+    assert _cap("why " * 200).endswith("why…") and len(_cap("why " * 200)) <= 601
