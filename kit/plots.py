@@ -13,7 +13,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["plot_clips", "plot_confusion_matrix", "plot_error_tradeoff", "plot_histogram", "plot_series",
+__all__ = ["plot_clips", "plot_confusion_matrix", "plot_error_tradeoff", "plot_histogram", "plot_learning_curve",
+           "plot_series",
            "plot_spectrogram", "plot_training_curves", "plot_waveform"]
 
 
@@ -275,7 +276,7 @@ def plot_training_curves(history: Any, *, metrics: Sequence[str] = ("loss",), ti
 
 
 def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, *, labels: Sequence[Any] | None = None,
-                          title: str | None = None, ax: Any = None) -> Any:
+                          names: Sequence[str] | None = None, title: str | None = None, ax: Any = None) -> Any:
     """Confusion matrix as an annotated image: true class on y, predicted class on x.
 
     Parameters
@@ -284,6 +285,9 @@ def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, *, labels: Seq
         True and predicted class labels.
     labels : sequence, optional, keyword-only
         The classes, in display order; default: the sorted union of both arrays.
+    names : sequence of str, optional, keyword-only
+        What the ticks say for each of ``labels`` (e.g. speaker names for class indices);
+        default: the labels themselves.
     title : str, optional, keyword-only
     ax : matplotlib.axes.Axes, optional, keyword-only
 
@@ -296,7 +300,7 @@ def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, *, labels: Seq
     Raises
     ------
     ValueError
-        If the arrays are empty or of different lengths.
+        If the arrays are empty or of different lengths, or ``names`` is not one name per class.
     """
     t, p = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
     if t.size == 0 or t.shape != p.shape:
@@ -316,10 +320,61 @@ def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, *, labels: Seq
             if counts[i, j]:
                 ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8,
                         color="white" if counts[i, j] > top / 2 else "black")
-    ax.set_xticks(range(len(classes)), [str(c) for c in classes])
-    ax.set_yticks(range(len(classes)), [str(c) for c in classes])
+    ticks = [str(c) for c in classes] if names is None else [str(n) for n in names]
+    if len(ticks) != len(classes):
+        raise ValueError(f"names must give one name per class: {len(ticks)} names for {len(classes)} classes")
+    long_names = max(map(len, ticks)) > 3
+    ax.set_xticks(range(len(classes)), ticks, rotation=45 if long_names else 0, ha="right" if long_names else "center")
+    ax.set_yticks(range(len(classes)), ticks)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_learning_curve(curve: Mapping[Any, Mapping[str, float]], models: Sequence[str], *,
+                        ylabel: str = "accuracy", title: str | None = "learning curve", ax: Any = None) -> Any:
+    """Accuracy against the number of labelled training clips, one line per model.
+
+    Parameters
+    ----------
+    curve : mapping
+        ``{k: {"n_train": clips used, model: accuracy, ...}}`` in any order (e.g. ``"all"`` first);
+        a tick shows the clips used and ``k`` (``5/class``, ``all``).
+    models : sequence of str
+        The keys of each row to draw.
+    ylabel, title : str, keyword-only
+    ax : matplotlib.axes.Axes, optional, keyword-only
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        x is the number of training clips on a logarithmic axis, so the points are in the order
+        of their sizes whatever the order of ``curve``.
+
+    Raises
+    ------
+    ValueError
+        If ``curve`` is empty, or a row lacks ``n_train`` or a model.
+    """
+    if not curve:
+        raise ValueError("curve is empty: give {k: {'n_train': ..., model: accuracy}}")
+    for k, row in curve.items():
+        missing = [m for m in ("n_train", *models) if m not in row]
+        if missing:
+            raise ValueError(f"curve[{k!r}] lacks {missing}; each row needs n_train and every model")
+    ks = sorted(curve, key=lambda k: curve[k]["n_train"])
+    x = np.array([curve[k]["n_train"] for k in ks], dtype=float)
+    ax = _axes(ax, (5.0, 3.0))
+    for model in models:
+        ax.plot(x, [curve[k][model] for k in ks], marker="o", label=model)
+    ax.set_xscale("log")
+    ax.set_xticks(x, [f"{int(n)}\n({k}{'' if isinstance(k, str) else '/class'})" for n, k in zip(x, ks)])
+    ax.minorticks_off()
+    ax.set_xlabel("labelled training clips")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
     return ax

@@ -80,3 +80,21 @@ def test_the_master_runs_on_a_class_folders_corpus(tmp_path):
     names = answers.predict_labels(cnn, corpus["Test"], classes=CLASSES)
     truth = [p.parent.name for p in corpus["Test"]]
     assert set(names) <= set(CLASSES) and np.mean(np.asarray(names) == truth) >= 0.75, (names, truth)
+
+
+def test_does_the_build_cnn_visible_check_accept_a_sequential_model_never_called():
+    """The docstring allows any keras.Model; ``.output`` of an uncalled Sequential raised AttributeError."""
+    import keras
+    import nbformat
+    from keras import layers
+
+    nb = nbformat.read(REPO / "solutions" / "a4_voices.ipynb", as_version=4)
+    check = next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "a4_check_build_cnn")
+
+    def sequential(n_classes, image_shape=(64, 32)):
+        return keras.Sequential([layers.Conv2D(8, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
+                                 layers.Flatten(name="trunk"), layers.Dense(n_classes, activation="softmax")])
+
+    exec(check, {"np": np, "IMAGE_SHAPE": (64, 32), "build_cnn": sequential})
+    with pytest.raises(AssertionError, match="maps 16 x 24 images to 10 classes"):
+        exec(check, {"np": np, "IMAGE_SHAPE": (64, 32), "build_cnn": lambda n, shape=(64, 32): sequential(6, shape)})

@@ -131,3 +131,29 @@ def test_does_the_error_tradeoff_curve_meet_the_diagonal_at_the_equal_error_rate
         plots.plot_error_tradeoff(np.ones(4), {"x": np.ones(4)})
     with pytest.raises(ValueError, match="3 values for 8 labels"):
         plots.plot_error_tradeoff(y, {"short": perfect[:3]})
+
+
+def test_is_the_learning_curve_drawn_in_the_order_of_its_sizes_whatever_the_insertion_order():
+    """A4's curve came as {"all": ..., 5: ..., 20: ...} and was drawn as a V on a categorical axis."""
+    curve = {"all": {"scratch": 0.99, "transfer": 0.98, "n_train": 360},
+             5: {"scratch": 0.57, "transfer": 0.70, "n_train": 30},
+             20: {"scratch": 0.90, "transfer": 0.89, "n_train": 120}}
+    ax = plots.plot_learning_curve(curve, ("scratch", "transfer"))
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["scratch"].get_xdata()) == [30, 120, 360]
+    assert list(lines["scratch"].get_ydata()) == [0.57, 0.90, 0.99]
+    assert list(lines["transfer"].get_ydata()) == [0.70, 0.89, 0.98]
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["30\n(5/class)", "120\n(20/class)", "360\n(all)"]
+    assert ax.get_xlabel() == "labelled training clips" and ax.get_ylabel() == "accuracy"
+    with pytest.raises(ValueError, match="lacks \\['transfer'\\]"):
+        plots.plot_learning_curve({5: {"scratch": 0.5, "n_train": 30}}, ("scratch", "transfer"))
+
+
+def test_does_the_confusion_matrix_name_the_classes():
+    ax = plots.plot_confusion_matrix(np.array([0, 1, 2]), np.array([0, 2, 2]), labels=[0, 1, 2],
+                                     names=["george", "jackson", "lucas"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["george", "jackson", "lucas"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["george", "jackson", "lucas"]
+    with pytest.raises(ValueError, match="one name per class: 2 names for 3 classes"):
+        plots.plot_confusion_matrix(np.array([0, 1, 2]), np.array([0, 2, 2]), labels=[0, 1, 2], names=["a", "b"])
